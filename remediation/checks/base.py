@@ -1,0 +1,56 @@
+"""What every check module shares: the areas, a finding factory, and Django's reported ids."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from ..findings import MANUAL, Finding, Severity
+
+# (key, seed section number, title) in the seed report's order.
+AREAS = (
+    ("git", 1, "Git status"),
+    ("services", 2, "Docker & services"),
+    ("env", 3, "Environment variables"),
+    ("python", 4, "Python dependencies"),
+    ("node", 5, "Node.js dependencies"),
+    ("database", 6, "Database configuration"),
+    ("django", 7, "Django configuration"),
+    ("rest_framework", 8, "REST framework configuration"),
+    ("cache", 9, "Caching & Redis"),
+    ("celery", 10, "Celery & task queue"),
+    ("channels", 11, "Django Channels (WebSockets)"),
+    ("api", 12, "API endpoints"),
+    ("security", 13, "Production security"),
+)
+AREA_TITLES = {key: title for key, _, title in AREAS}
+
+CRITICAL, HIGH, MEDIUM, LOW, INFO = (
+    Severity.CRITICAL,
+    Severity.HIGH,
+    Severity.MEDIUM,
+    Severity.LOW,
+    Severity.INFO,
+)
+
+__all__ = ["AREAS", "AREA_TITLES", "MANUAL", "Finding", "finding_for", "reported", "django_ready"]
+__all__ += ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"]
+
+
+def finding_for(area: str):
+    """A Finding constructor with the area filled in, so each module names it once."""
+    return partial(Finding, area=area)
+
+
+def reported(facts, *ids: str) -> tuple[str, ...]:
+    """Those of ``ids`` that Django's own check framework reported for this project."""
+    seen = {m["id"] for m in facts.checks.get("messages", [])}
+    return tuple(i for i in ids if i in seen)
+
+
+def django_ready(facts) -> bool:
+    """Settings imported and apps loaded: the Django facts exist."""
+    return facts.probe_error is None and bool(facts.settings)
+
+
+def installed_app(facts, name: str) -> bool:
+    return any(app == name or app.startswith(name + ".") for app in facts.settings.get("INSTALLED_APPS", []))

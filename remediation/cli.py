@@ -1,0 +1,73 @@
+"""What the invoke tasks do, kept out of tasks.py so that tasks.py only parses flags.
+
+Exit statuses follow the issue: 0 production ready at the fail level, 1 blocked, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from .findings import Severity, blocked
+from .report import WRITERS, render
+from .runner import DEMO_PROJECT, UsageError, audit_project
+
+EXIT_READY, EXIT_BLOCKED, EXIT_USAGE = 0, 1, 2
+
+
+def fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Temp file in the same folder, fsync, rename: a reader never sees half a report."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def audit(project=None, python=None, env_file=None, fmt="text", output=None, fail_level="high") -> int:
+    try:
+        level = Severity.parse(fail_level)
+    except ValueError as exc:
+        return fail(f"--fail-level: {exc}")
+    if fmt not in WRITERS:
+        return fail(f"--format: unknown format {fmt!r} (choose from {', '.join(WRITERS)})")
+    out_path = Path(output).expanduser().absolute() if output else None
+    if out_path is not None and not out_path.parent.is_dir():
+        return fail(f"--output: {out_path.parent}: no such directory")
+    try:
+        report, secrets = audit_project(project, python=python, env_file=env_file)
+    except UsageError as exc:
+        return fail(str(exc))
+    text = render(fmt, [report], level, secrets, color=out_path is None and fmt == "text" and sys.stdout.isatty())
+    if out_path is not None:
+        try:
+            write_atomically(out_path, text)
+        except OSError as exc:
+            return fail(f"--output: {out_path}: {exc.strerror}")
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    return EXIT_BLOCKED if blocked(report.findings, level) else EXIT_READY
+
+
+def demo(dest: str) -> int:
+    """A fresh copy of the bundled demo for a user to try things on; never the original."""
+    target = Path(dest).expanduser().absolute()
+    if target.exists() and any(target.iterdir()):
+        return fail(f"{target}: exists and is not empty")
+    shutil.copytree(DEMO_PROJECT, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    print(f"demo project copied to {target}")
+    return EXIT_READY

@@ -1,0 +1,1 @@
+"""Fixes: one module per fix, each planning Changes from Facts."""

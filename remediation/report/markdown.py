@@ -1,0 +1,42 @@
+"""The readiness report in the seed report's structure, rendered from templates/report.md.j2."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from ..checks.base import AREAS
+from ..findings import HostReport, Severity, blocked
+from .checklist import checklist
+
+TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+ICONS = {"critical": "❌", "high": "❌", "medium": "⚠️", "low": "ℹ️", "info": "ℹ️"}
+
+
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["cell"] = lambda value: str(value).replace("|", "\\|").replace("\n", " ")
+    return env
+
+
+def render(reports: list[HostReport], fail_level: Severity) -> str:
+    hosts = []
+    for report in reports:
+        hosts.append({
+            "report": report,
+            "areas": [(number, title, [f for f in report.findings if f.area == key]) for key, number, title in AREAS],
+            "by_severity": [
+                (str(s).upper(), [f for f in report.findings if f.severity == s and f.matters_in("production")])
+                for s in (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM)
+            ],
+            "checklist": checklist(report.findings),
+            "verdict": report.verdict.to_dict(),
+            "blockers": [f for f in report.findings if f.severity >= fail_level and f.matters_in("production")],
+            "needs": sorted({k for f in report.findings if f.fix == "manual" for k in f.needs}),
+            "blocked": blocked(report.findings, fail_level),
+        })
+    return environment().get_template("report.md.j2").render(
+        hosts=hosts, icons=ICONS, today=date.today().isoformat(), fail_level=str(fail_level)
+    )

@@ -1,0 +1,29 @@
+"""The per-host pipeline: gather facts, run the checks, build the host's report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .checks import run_checks
+from .facts import ProjectError, gather
+from .findings import HostReport
+
+DEMO_PROJECT = Path(__file__).resolve().parent.parent / "examples" / "thebot"
+
+
+class UsageError(Exception):
+    """Bad input on the command line or about the project: one line, exit status 2."""
+
+
+def audit_project(project: str | Path | None = None, python: str | None = None, env_file: str | None = None) -> tuple[HostReport, set[str]]:
+    """Audit one local project. Returns the report and the secret values its output must not contain."""
+    project = Path(project) if project else DEMO_PROJECT
+    try:
+        facts = gather(project, python=python, env_file=env_file)
+    except ProjectError as exc:
+        raise UsageError(str(exc)) from None
+    error = facts.probe_error
+    if error and error["stage"] == "django":
+        raise UsageError(f"{facts.python}: Django is not importable ({error['type']}: {error['message']})")
+    report = HostReport(host=facts.host, project=str(facts.root), findings=run_checks(facts), facts=facts.to_dict())
+    return report, facts.secrets()
