@@ -26,10 +26,10 @@ def schema_messages(facts):
         group = [m for m in messages if m["level_name"] == level]
         if not group:
             continue
-        counts = Counter(m["obj"] or "?" for m in group)
-        examples = "; ".join(first_line(m["msg"]) for m in group[:3])
+        files = Counter(source_file(m["msg"]) for m in group)
+        examples = "; ".join(without_file(m["msg"]) for m in group[:3])
         found.append(finding(id=finding_id, severity=severity, title=f"OpenAPI schema {label}",
-                             detail=f"{len(group)} drf_spectacular {label} in {len(counts)} place(s), e.g. {examples}",
+                             detail=f"{len(group)} drf_spectacular {label} in {len(files)} file(s), e.g. {examples}",
                              fix=MANUAL, django_ids=tuple(sorted({m['id'] for m in group}))))
     return found
 
@@ -47,8 +47,16 @@ def api_docs(facts):
                     fix=MANUAL, applies_from="development")]
 
 
-def first_line(text: str) -> str:
-    return (text or "").strip().splitlines()[0][:140] if (text or "").strip() else ""
+def source_file(message: str) -> str:
+    """drf_spectacular prefixes its messages with the source file: '/path/views.py: Warning [...]'."""
+    head, sep, _ = message.partition(": ")
+    return head if sep and head.endswith(".py") else "?"
+
+
+def without_file(message: str) -> str:
+    head, sep, rest = message.partition(": ")
+    text = rest if sep and head.endswith(".py") else message
+    return text.strip().splitlines()[0][:160] if text.strip() else ""
 
 
 CHECKS = (url_config, schema_messages, api_docs)

@@ -52,5 +52,14 @@ def django_ready(facts) -> bool:
     return facts.probe_error is None and bool(facts.settings)
 
 
+def shown_path(facts, path: str) -> str:
+    """A path as the reader thinks of it: relative to the project root when inside it."""
+    import os
+
+    if path and os.path.isabs(path) and path.startswith(str(facts.root) + os.sep):
+        return os.path.relpath(path, facts.root)
+    return path
+
+
 def installed_app(facts, name: str) -> bool:
     return any(app == name or app.startswith(name + ".") for app in facts.settings.get("INSTALLED_APPS", []))

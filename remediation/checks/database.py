@@ -1,8 +1,6 @@
 """Seed section 6: the engine, whether it answers, and the migration state."""
 
-import os
-
-from .base import CRITICAL, HIGH, MANUAL, MEDIUM, django_ready, finding_for
+from .base import CRITICAL, HIGH, MANUAL, MEDIUM, django_ready, finding_for, shown_path
 
 finding = finding_for("database")
 
@@ -11,8 +9,7 @@ def sqlite_in_use(facts):
     db = facts.database
     if not django_ready(facts) or db.get("vendor") != "sqlite":
         return []
-    name = db.get("name") or ""
-    shown = os.path.relpath(name, facts.root) if os.path.isabs(name) else name
+    shown = shown_path(facts, db.get("name") or "")
     size = f" ({db['size_bytes'] / 1e6:.1f} MB)" if db.get("size_bytes") is not None else ""
     return [finding(id="database.sqlite", severity=CRITICAL, title="SQLite instead of PostgreSQL",
                     detail=f"default database is SQLite at {shown}{size}",

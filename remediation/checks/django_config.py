@@ -1,6 +1,6 @@
 """Seed section 7: whether Django starts, its own system checks, static and media, CORS."""
 
-from .base import CRITICAL, HIGH, INFO, LOW, MANUAL, MEDIUM, django_ready, finding_for, installed_app
+from .base import CRITICAL, HIGH, INFO, LOW, MANUAL, MEDIUM, django_ready, finding_for, installed_app, shown_path
 from .mapping import MAPPED_DJANGO_IDS
 
 finding = finding_for("django")
@@ -57,7 +57,7 @@ def static_not_collected(facts):
         return []
     where = "does not exist" if not static.get("exists") else f"lacks {static['missing']} of {static['source_files']} files"
     return [finding(id="django.static_not_collected", severity=MEDIUM, title="Static files not collected",
-                    detail=f"STATIC_ROOT {static['static_root']} {where}", fix="collectstatic")]
+                    detail=f"STATIC_ROOT {shown_path(facts, static['static_root'])} {where}", fix="collectstatic")]
 
 
 def media_storage(facts):
@@ -67,7 +67,7 @@ def media_storage(facts):
     if "FileSystemStorage" not in backend:
         return []
     return [finding(id="django.media_local", severity=MEDIUM, title="Media files on the local disk",
-                    detail=f"uploads go to MEDIA_ROOT {facts.settings['MEDIA_ROOT']} through {backend.rsplit('.', 1)[-1]}; "
+                    detail=f"uploads go to MEDIA_ROOT {shown_path(facts, facts.settings['MEDIA_ROOT'])} through {backend.rsplit('.', 1)[-1]}; "
                            "they need a persistent volume or object storage and a backup",
                     fix=MANUAL)]
 

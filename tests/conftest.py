@@ -1,0 +1,90 @@
+"""Shared fixtures: temp copies of the demo project, git repositories around them, and a way to
+run the real command line (``invoke ...``) as a subprocess, the way a user or CI does."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+DEMO = REPO / "examples" / "thebot"
+sys.path.insert(0, str(TESTS))
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def invoke(*args: str, cwd: Path = REPO, env: dict | None = None, timeout: float = 120) -> Run:
+    """Run ``invoke ARGS`` from the repository root, as the README tells users to."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    environ.update(env or {})
+    done = subprocess.run(
+        [sys.executable, "-m", "invoke", *args], cwd=cwd, env=environ, capture_output=True, text=True, timeout=timeout
+    )
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """Path -> sha256 of every file below root: to prove that a run wrote nothing."""
+    digest = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and ".git" not in path.relative_to(root).parts:
+            digest[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digest
+
+
+def copy_demo(dest: Path) -> Path:
+    shutil.copytree(DEMO, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return dest
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def make_git_repo(project: Path, remote: Path | None = None, unpushed: int = 0) -> None:
+    """Commit the project; with ``remote``, push main there and add ``unpushed`` local commits."""
+    git(project, "init", "-q", "-b", "main")
+    git(project, "config", "user.email", "test@example.com")
+    git(project, "config", "user.name", "Test")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "initial")
+    if remote is not None:
+        git(remote.parent, "init", "-q", "--bare", remote.name)
+        git(project, "remote", "add", "origin", str(remote))
+        git(project, "push", "-q", "-u", "origin", "main")
+    for number in range(unpushed):
+        (project / "CHANGELOG").write_text(f"change {number}\n")
+        git(project, "add", "CHANGELOG")
+        git(project, "commit", "-q", "-m", f"change {number}")
+
+
+@pytest.fixture
+def demo(tmp_path) -> Path:
+    """A fresh copy of the demo project, not in any git repository."""
+    return copy_demo(tmp_path / "thebot")
+
+
+@pytest.fixture
+def git_demo(tmp_path) -> Path:
+    """A fresh copy of the demo in a git repository with 3 commits not pushed to its origin."""
+    project = copy_demo(tmp_path / "thebot")
+    make_git_repo(project, remote=tmp_path / "origin.git", unpushed=3)
+    return project
