@@ -461,11 +461,17 @@ class Probe:
         for alias, layer in (getattr(settings, "CHANNEL_LAYERS", None) or {}).items():
             for host in (layer.get("CONFIG") or {}).get("hosts") or []:
                 add(f"CHANNEL_LAYERS[{alias}]", host if isinstance(host, str) else None)
-        results = []
+        # One PING per server (scheme, credentials, host, port), whatever database number each use picks.
+        servers: dict = {}
         for url, labels in named.items():
-            self.secrets |= {url_password(url) or ""}
-            ok, error = redis_ping(url, float(self.config.get("timeout", 3)))
-            results.append({"url": mask_url(url), "used_by": labels, "reachable": ok, "error": error})
+            parts = urlsplit(url)
+            server = urlunsplit((parts.scheme, parts.netloc, parts.path if parts.scheme == "unix" else "", "", ""))
+            servers.setdefault(server, []).extend(labels)
+        results = []
+        for server, labels in servers.items():
+            self.secrets |= {url_password(server) or ""}
+            ok, error = redis_ping(server, float(self.config.get("timeout", 3)))
+            results.append({"url": mask_url(server), "used_by": labels, "reachable": ok, "error": error})
         return results
 
     def urls(self) -> dict:

@@ -88,3 +88,46 @@ def git_demo(tmp_path) -> Path:
     project = copy_demo(tmp_path / "thebot")
     make_git_repo(project, remote=tmp_path / "origin.git", unpushed=3)
     return project
+
+
+POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+
+
+def _service_missing(what: str) -> None:
+    """A test needing a service fails under CI (CI=true) and is skipped only on a laptop."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} is not available, and CI must not skip: .ci/run starts it")
+    pytest.skip(f"{what} is not available")
+
+
+@pytest.fixture
+def postgres_db():
+    """A throwaway PostgreSQL database, dropped afterwards; yields its name."""
+    import uuid
+
+    psycopg = pytest.importorskip("psycopg")
+    name = f"remediation_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=3, **POSTGRES)
+    except psycopg.OperationalError:
+        _service_missing("PostgreSQL on 127.0.0.1:5432")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield name
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def redis_server():
+    """Redis on 127.0.0.1:6379, answering PING."""
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=2) as sock:
+            sock.sendall(b"PING\r\n")
+            assert sock.recv(64).startswith(b"+PONG")
+    except (OSError, AssertionError):
+        _service_missing("Redis on 127.0.0.1:6379")
+    return "redis://127.0.0.1:6379"

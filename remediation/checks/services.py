@@ -24,10 +24,11 @@ def compose_files(facts):
 
 def redis_unreachable(facts):
     down = [r for r in facts.probe.get("redis") or [] if not r.get("reachable")]
+    if not down:
+        return []
+    detail = "; ".join(f"{r['url']} (used by {', '.join(r['used_by'])}): {r.get('error') or 'no PONG'}" for r in down)
     return [finding(id="services.redis_unreachable", severity=HIGH, title="Redis does not answer",
-                    detail=f"{r['url']} (used by {', '.join(r['used_by'])}): {r.get('error') or 'no PONG'}",
-                    fix=MANUAL, applies_from="staging")
-            for r in down]
+                    detail=detail, fix=MANUAL, applies_from="staging")]
 
 
 CHECKS = (docker_engine, compose_files, redis_unreachable)
