@@ -20,7 +20,7 @@ from dotenv.parser import parse_stream
 from packaging.requirements import InvalidRequirement, Requirement
 
 from .probe import mask_url, safe_value, secret_values
-from .transport import Local, TransportError
+from .transport import Local, Transport, TransportError
 
 
 class ProjectError(Exception):
@@ -183,7 +183,7 @@ class ServiceFacts:
     compose_services: dict = field(default_factory=dict)
 
 
-def read_services(root: Path, transport: Local) -> ServiceFacts:
+def read_services(root: Path, transport: Transport) -> ServiceFacts:
     facts = ServiceFacts()
     try:
         result = transport.run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=5)
@@ -344,7 +344,7 @@ class Facts:
         }
 
 
-def gather(project: Path, python: str | None = None, env_file: str | None = None, transport: Local | None = None) -> Facts:
+def gather(project: Path, python: str | None = None, env_file: str | None = None, transport: Transport | None = None) -> Facts:
     """Gather every fact about one project; raises ProjectError for bad input."""
     transport = transport or Local()
     root = Path(project).expanduser().resolve()

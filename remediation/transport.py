@@ -1,14 +1,23 @@
 """Transports: the only code that touches a host.
 
-``Local`` runs on this machine. The SSH transport (fabric) offers the same small interface, so
-everything above it (facts, checks, fixes) is written once for both.
+``Local`` works on this machine; ``Ssh`` (remediation/ssh.py, fabric) on a remote one. Both offer
+the same small interface, so facts, checks and fixes are written once for both:
+
+- ``run(argv, input=, timeout=, env=, cwd=)`` -> ``Result``; a missing program raises
+  ``TransportError``, a non-zero exit does not (callers read ``returncode``);
+- ``run_probe(python, config)`` -> the probe's JSON document;
+- ``read_text(path)`` (None when absent), ``file_mode(path)``, ``write_atomic(path, text, mode)``,
+  ``copy(src, dst)``, ``remove(path)``, ``makedirs(path)``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import stat
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,10 +30,11 @@ PROBE_BOOTSTRAP = (
     "exec(compile(source, 'remediation-probe.py', 'exec'), "
     "{'__name__': '__main__', 'PROBE_CONFIG': config})"
 )
+PROBE_SOURCE = Path(probe_module.__file__).read_text(encoding="utf-8")
 
 
 class TransportError(Exception):
-    """A host could not do what was asked (missing interpreter, timeout, lost connection)."""
+    """A host could not do what was asked (missing program, timeout, lost connection)."""
 
 
 @dataclass
@@ -34,13 +44,28 @@ class Result:
     stderr: str
 
 
-class Local:
+class Transport:
+    name = "?"
+
+    def run(self, argv: list[str], *, input: str | None = None, timeout: float | None = None,
+            env: dict | None = None, cwd: str | None = None) -> Result:
+        raise NotImplementedError
+
+    def run_probe(self, python: str, config: dict, timeout: float = 300) -> dict:
+        """Stream the probe to ``python`` (-B: no bytecode written) and return its JSON document."""
+        payload = json.dumps(config) + "\n" + PROBE_SOURCE
+        result = self.run([python, "-B", "-c", PROBE_BOOTSTRAP], input=payload, timeout=timeout)
+        return parse_probe_output(result, python)
+
+
+class Local(Transport):
     name = "localhost"
 
-    def run(self, argv: list[str], *, input: str | None = None, timeout: float | None = None, env=None, cwd=None) -> Result:
+    def run(self, argv, *, input=None, timeout=None, env=None, cwd=None) -> Result:
         try:
             done = subprocess.run(
-                argv, input=input, capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd
+                argv, input=input, capture_output=True, text=True, timeout=timeout,
+                env=None if env is None else {**os.environ, **env}, cwd=cwd,
             )
         except FileNotFoundError:
             raise TransportError(f"{argv[0]}: no such program") from None
@@ -50,13 +75,49 @@ class Local:
             raise TransportError(f"{argv[0]}: no answer within {timeout:g}s") from None
         return Result(done.returncode, done.stdout, done.stderr)
 
-    def run_probe(self, python: str, config: dict, timeout: float = 300) -> dict:
-        """Stream the probe to ``python`` and return its JSON document."""
-        source = Path(probe_module.__file__).read_text(encoding="utf-8")
-        payload = json.dumps(config) + "\n" + source
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
-        result = self.run([python, "-c", PROBE_BOOTSTRAP], input=payload, timeout=timeout, env=env)
-        return parse_probe_output(result, python)
+    def read_text(self, path: str) -> str | None:
+        try:
+            return Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+    def file_mode(self, path: str) -> int | None:
+        try:
+            return stat.S_IMODE(os.stat(path).st_mode)
+        except FileNotFoundError:
+            return None
+
+    def write_atomic(self, path: str, text: str, mode: int | None = None) -> None:
+        """Ansible's atomic_move: temp file in the same folder, fsync, mode, rename; no debris on failure."""
+        target = Path(path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                if mode is not None:
+                    os.fchmod(handle.fileno(), mode)
+                elif target.exists():
+                    os.fchmod(handle.fileno(), stat.S_IMODE(target.stat().st_mode))
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+            directory = os.open(target.parent, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def copy(self, src: str, dst: str) -> None:
+        shutil.copy2(src, dst)
+
+    def remove(self, path: str) -> None:
+        Path(path).unlink(missing_ok=True)
+
+    def makedirs(self, path: str, mode: int = 0o700) -> None:
+        Path(path).mkdir(parents=True, exist_ok=True, mode=mode)
 
 
 def parse_probe_output(result: Result, python: str) -> dict:
