@@ -5,7 +5,16 @@ from .mapping import MAPPED_DJANGO_IDS
 
 finding = finding_for("django")
 LEVELS = {"CRITICAL": CRITICAL, "ERROR": HIGH, "WARNING": MEDIUM, "INFO": INFO, "DEBUG": INFO}
-LOCAL_ORIGIN_HOSTS = ("localhost", "127.0.0.1", "[::1]", "0.0.0.0")
+LOCAL_ORIGIN_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
+
+
+def origin_host(origin: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(origin).hostname or ""
+    except ValueError:
+        return ""
 
 
 def settings_error(facts):
@@ -80,7 +89,7 @@ def cors(facts):
         return [finding(id="django.cors_allow_all", severity=CRITICAL, title="CORS allows every origin",
                         detail="CORS_ALLOW_ALL_ORIGINS is True", fix="env_file", needs=("--domain",))]
     origins = settings.get("CORS_ALLOWED_ORIGINS") or []
-    public = [o for o in origins if not any(f"//{h}" in o for h in LOCAL_ORIGIN_HOSTS)]
+    public = [o for o in origins if origin_host(o) not in LOCAL_ORIGIN_HOSTS]
     if public:
         return []
     detail = f"only local origins: {', '.join(origins)}" if origins else "CORS_ALLOWED_ORIGINS is empty"

@@ -77,7 +77,7 @@ def allowed_hosts(facts):
 def environment_name(facts):
     if not django_ready(facts):
         return []
-    value = facts.settings.get("ENVIRONMENT") or facts.env.get("ENVIRONMENT")
+    value = facts.settings.get("ENVIRONMENT") or facts.env.get("ENVIRONMENT") or None
     if value is None or str(value).lower() in ("production", "prod"):
         return []
     return [finding(id="env.environment", severity=MEDIUM, title="ENVIRONMENT is not production",
