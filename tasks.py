@@ -25,6 +25,51 @@ def audit(c, project=None, python=None, env_file=None, format="text", output=Non
     _exit(cli.audit(project, python=python, env_file=env_file, fmt=format, output=output, fail_level=fail_level))
 
 
+@task(
+    iterable=["domain"],
+    help={
+        "project": "Django project folder; default: the bundled demo (use a copy: invoke demo --dest DIR)",
+        "python": "interpreter of the project (default: this one)",
+        "env-file": "production env file to write (default: .env.production beside the development .env)",
+        "domain": "production domain (repeatable): ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, CORS_ALLOWED_ORIGINS",
+        "database-url": "postgres://USER:PASSWORD@HOST:PORT/NAME to switch to",
+        "create-database": "create the role and database of --database-url when missing",
+        "copy-data": "copy the SQLite data into --database-url and compare every table's row count",
+        "secrets": "dotenv file with values only a person can supply (external service credentials)",
+        "check": "change nothing; report what would change",
+        "diff": "show what would change (or changed), secrets masked",
+        "push": "push unpushed commits (never done without this flag)",
+        "allow-dirty": "run even when the git work tree has uncommitted changes",
+        "no-backup": "migrate without a database backup first",
+        "rotate-secret-key": "replace a strong SECRET_KEY too, keeping the old one in SECRET_KEY_FALLBACKS",
+        "format": "text or json",
+        "output": "write the report to this file",
+        "fail-level": "lowest severity that blocks production afterwards (exit 1)",
+    },
+)
+def fix_prod(c, project=None, python=None, env_file=None, domain=None, database_url=None, create_database=False,
+             copy_data=False, secrets=None, check=False, diff=False, push=False, allow_dirty=False, no_backup=False,
+             rotate_secret_key=False, format="text", output=None, fail_level="high"):
+    """Repair what blocks production, then audit again (exit 0 ready, 1 still blocked, 2 bad input)."""
+    from remediation import cli
+    from remediation.fixes.base import Options
+
+    options = Options(project=project, python=python, env_file=env_file, domains=list(domain or []),
+                      database_url=database_url, create_database=create_database, copy_data=copy_data,
+                      secrets_file=secrets, check=check, diff=diff, push=push, allow_dirty=allow_dirty,
+                      no_backup=no_backup, rotate_secret_key=rotate_secret_key)
+    _exit(cli.fix_prod(options, fmt=format, output=output, fail_level=fail_level))
+
+
+@task(help={"project": "Django project folder (default: the bundled demo)",
+            "database": "restore the databases backed up before migrate too"})
+def rollback(c, project=None, database=False):
+    """Undo the last fix-prod run: files from their backups, and with --database the database."""
+    from remediation import cli
+
+    _exit(cli.rollback(project, database=database))
+
+
 @task(help={"dest": "folder to copy the bundled demo project into"})
 def demo(c, dest):
     """Copy the bundled THE_BOT demo project somewhere to try audit and fix-prod on it."""

@@ -63,6 +63,50 @@ def audit(project=None, python=None, env_file=None, fmt="text", output=None, fai
     return EXIT_BLOCKED if blocked(report.findings, level) else EXIT_READY
 
 
+def fix_prod(options, fmt="text", output=None, fail_level="high") -> int:
+    from .fixes.base import FAILED
+    from .fixprod import fix_prod as run_fix_prod
+    from .probe import scrub
+    from .report.fixprod_report import render_json, render_text
+
+    if fmt not in ("text", "json"):
+        return fail(f"--format: unknown format {fmt!r} (choose from text, json)")
+    level = Severity.parse(fail_level)
+    out_path = Path(output).expanduser().absolute() if output else None
+    if out_path is not None and not out_path.parent.is_dir():
+        return fail(f"--output: {out_path.parent}: no such directory")
+    try:
+        run, secrets = run_fix_prod(options)
+    except UsageError as exc:
+        return fail(str(exc))
+    except KeyboardInterrupt:
+        return fail("interrupted; every file is as it was or as it was written whole (atomic writes)")
+    if fmt == "json":
+        text = render_json([run], level)
+    else:
+        text = render_text([run], level, options.diff, color=out_path is None and sys.stdout.isatty())
+    text = scrub(text, secrets)
+    if out_path is not None:
+        write_atomically(out_path, text)
+    else:
+        sys.stdout.write(text)
+    failed = any(r.status == FAILED for r in run.fixes)
+    return EXIT_BLOCKED if failed or blocked(run.after, level) else EXIT_READY
+
+
+def rollback(project=None, database=False) -> int:
+    from .rollback import NothingToRollBack, rollback as run_rollback
+    from .transport import Local
+
+    root = Path(project or DEMO_PROJECT).expanduser().resolve()
+    try:
+        for line in run_rollback(Local(), root, database=database):
+            print(line)
+    except NothingToRollBack as exc:
+        return fail(str(exc))
+    return EXIT_READY
+
+
 def demo(dest: str) -> int:
     """A fresh copy of the bundled demo for a user to try things on; never the original."""
     target = Path(dest).expanduser().absolute()

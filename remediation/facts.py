@@ -55,10 +55,11 @@ class EnvFile:
     path: Path | None
     values: dict[str, str] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    planned: bool = False  # fix-prod's env as it will be written: counts as present
 
     @property
     def exists(self) -> bool:
-        return self.path is not None and self.path.is_file()
+        return self.planned or (self.path is not None and self.path.is_file())
 
     def get(self, key: str) -> str:
         return self.values.get(key) or ""
@@ -344,19 +345,24 @@ class Facts:
         }
 
 
-def gather(project: Path, python: str | None = None, env_file: str | None = None, transport: Transport | None = None) -> Facts:
-    """Gather every fact about one project; raises ProjectError for bad input."""
+def gather(project: Path, python: str | None = None, env_file: str | None = None, transport: Transport | None = None,
+           env: EnvFile | None = None) -> Facts:
+    """Gather every fact about one project; raises ProjectError for bad input.
+
+    ``env`` replaces the env file: fix-prod probes the project under the env it plans to write.
+    """
     transport = transport or Local()
     root = Path(project).expanduser().resolve()
     manage_dir = find_manage_dir(root)
     python = python or sys.executable
-    env = read_env_file(locate_env_file(root, manage_dir, env_file))
+    if env is None:
+        env = read_env_file(locate_env_file(root, manage_dir, env_file))
     files = requirement_files(root, manage_dir)
     requirements = [r for path in files for r in parse_requirements(path)]
     config = {
         "manage_dir": str(manage_dir),
         "env": env.values,
-        "packages": sorted({r.name for r in requirements} | {"Django"}),
+        "packages": sorted({r.name for r in requirements} | {"Django", "daphne", "uvicorn", "hypercorn"}),
         "timeout": 3,
     }
     with ThreadPoolExecutor(max_workers=4) as pool:

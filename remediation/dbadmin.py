@@ -1,0 +1,88 @@
+"""Database chores in the target project's interpreter, streamed over stdin like the probe.
+
+It uses whichever PostgreSQL driver the project has (psycopg 3 or psycopg2), so it works
+wherever the project itself can reach its database, and it prints one JSON document.
+
+Actions (``config["action"]``):
+- ``inspect``: does the role exist, does the database exist (read-only);
+- ``create``: create the role (with its password) and the database owned by it, if missing;
+- ``count``: row counts of the given tables in the target database.
+"""
+
+import json
+import sys
+from urllib.parse import unquote, urlsplit
+
+
+def connect(url, dbname=None):
+    parts = urlsplit(url)
+    kwargs = {
+        "host": parts.hostname or "",
+        "port": parts.port or 5432,
+        "user": unquote(parts.username or ""),
+        "password": unquote(parts.password or ""),
+        "dbname": dbname or parts.path.lstrip("/") or "postgres",
+        "connect_timeout": 5,
+    }
+    try:
+        import psycopg
+
+        return psycopg.connect(autocommit=True, **kwargs)
+    except ImportError:
+        import psycopg2
+
+        connection = psycopg2.connect(**kwargs)
+        connection.autocommit = True
+        return connection
+
+
+def quote_ident(name):
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value):
+    """CREATE ROLE takes no bound parameters; standard_conforming_strings (on since 9.1) makes this exact."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def run(config):
+    target = urlsplit(config["url"])
+    role, dbname = unquote(target.username or ""), target.path.lstrip("/")
+    if config["action"] == "count":
+        with connect(config["url"]) as conn:
+            cur = conn.cursor()
+            counts = {}
+            for table in config["tables"]:
+                cur.execute(f"SELECT count(*) FROM {quote_ident(table)}")
+                counts[table] = cur.fetchone()[0]
+            return {"counts": counts}
+    with connect(config["admin_url"], "postgres") as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+        role_exists = cur.fetchone() is not None
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,))
+        db_exists = cur.fetchone() is not None
+        created = []
+        if config["action"] == "create":
+            if not role_exists:
+                password = unquote(target.password or "")
+                cur.execute(f"CREATE ROLE {quote_ident(role)} LOGIN PASSWORD {quote_literal(password)}")
+                created.append(f"role {role}")
+            if not db_exists:
+                cur.execute(f"CREATE DATABASE {quote_ident(dbname)} OWNER {quote_ident(role)}")
+                created.append(f"database {dbname}")
+        return {"role_exists": role_exists, "db_exists": db_exists, "created": created}
+
+
+def main():
+    config = json.loads(sys.stdin.readline())
+    try:
+        result = run(config)
+    except Exception as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        result = {"error": f"{type(exc).__name__}: {message}"}
+    print("@@REMEDIATION-DBADMIN@@" + json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

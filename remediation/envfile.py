@@ -1,0 +1,101 @@
+"""Editing env files the way a person would: keep every line, comment and unknown key, change
+only the values that must change, add what is missing at the end.
+
+Values are written so that python-dotenv and a POSIX shell (``set -a; . FILE``) both read
+them back unchanged: bare when made only of safe characters, single-quoted otherwise (neither
+reader expands anything inside single quotes). A value that neither form can carry (one with a
+single quote or a backslash) is refused rather than written wrong.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+
+from dotenv.parser import parse_stream
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from .probe import MASK, is_secret_name, mask_url
+
+BARE = re.compile(r"^[A-Za-z0-9_@%+=:,./-]*$")
+KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class EnvValueError(ValueError):
+    """A value that cannot be written so that both dotenv and the shell read it back."""
+
+
+def quote(key: str, value: str) -> str:
+    if not KEY.match(key):
+        raise EnvValueError(f"{key!r} is not a valid environment variable name")
+    if "\n" in value or "\r" in value:
+        raise EnvValueError(f"{key}: a value with a line break cannot be written to an env file")
+    if BARE.match(value):
+        return value
+    if "'" in value or "\\" in value:
+        raise EnvValueError(f"{key}: a value with both special characters and a quote or backslash cannot be written safely")
+    return f"'{value}'"
+
+
+def mask_line(line: str) -> str:
+    """An env line fit for a diff: secret values become ****, URL passwords too."""
+    match = re.match(r"^(\s*(?:export\s+)?)([A-Za-z_][A-Za-z0-9_]*)(\s*=\s*)(.*)$", line)
+    if not match:
+        return line
+    prefix, key, eq, value = match.groups()
+    if is_secret_name(key) and value.strip():
+        return f"{prefix}{key}{eq}{MASK}"
+    return f"{prefix}{key}{eq}{mask_url(value)}"
+
+
+@dataclass
+class EnvDocument:
+    """An env file's text and the values it defines, edited in memory."""
+
+    text: str
+    values: dict[str, str] = field(default_factory=dict)
+    added: dict[str, str] = field(default_factory=dict)
+    changed: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, text: str, origin: str) -> "EnvDocument":
+        doc = cls(text)
+        for binding in parse_stream(io.StringIO(text)):
+            if binding.error:
+                raise EnvValueError(f"{origin}:{binding.original.line}: cannot parse this line")
+            if binding.key is not None:
+                doc.values[binding.key] = binding.value or ""
+        return doc
+
+    def current(self, key: str) -> str:
+        return self.added.get(key, self.changed.get(key, self.values.get(key, "")))
+
+    def set(self, key: str, value: str) -> bool:
+        """Plan ``key=value``; returns whether that changes anything."""
+        quote(key, value)
+        if self.current(key) == value and (key in self.values or key in self.added):
+            return False
+        if key in self.values:
+            self.changed[key] = value
+        else:
+            self.added[key] = value
+        return True
+
+    def render(self, templates, new: bool = False) -> str:
+        """The new text: changed values replaced in place, added keys appended by the template."""
+        lines = []
+        for line in self.text.splitlines():
+            match = re.match(r"^(\s*(?:export\s+)?)([A-Za-z_][A-Za-z0-9_]*)\s*=", line)
+            if match and match.group(2) in self.changed:
+                key = match.group(2)
+                line = f"{match.group(1)}{key}={quote(key, self.changed[key])}"
+            lines.append(line)
+        environment = Environment(loader=FileSystemLoader(templates), undefined=StrictUndefined,
+                                  keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+        return environment.get_template("env.production.j2").render(
+            lines=lines, added=[(k, quote(k, v)) for k, v in self.added.items()], new=new
+        )
+
+    def merged(self) -> dict[str, str]:
+        return {**self.values, **self.changed, **self.added}

@@ -1,0 +1,59 @@
+"""Values only a person can give (external credentials): taken from the person, validated, never shown.
+
+Sources, first found wins: the secrets file (``--secrets``, dotenv format), the environment of
+this process, a prompt when a terminal is attached. A value whose format is known is checked
+before it is written; a missing one is reported as ``needs input`` by name.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .base import CHANGED, FAILED, NEEDS_INPUT, OK, Outcome, set_env
+
+NAME = "external"
+REPAIRS = ("external.telegram", "external.openrouter", "external.yookassa", "external.email")
+
+FORMATS = {
+    "TELEGRAM_BOT_TOKEN": (re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$"), "a Telegram bot token (digits:token)"),
+    "OPENROUTER_API_KEY": (re.compile(r"^sk-or-[A-Za-z0-9_-]{10,}$"), "an OpenRouter key (sk-or-...)"),
+    "YOOKASSA_SHOP_ID": (re.compile(r"^\d{3,}$"), "a YooKassa shop id (digits)"),
+    "YOOKASSA_SECRET_KEY": (re.compile(r"^(live|test)_[A-Za-z0-9_-]{10,}$"), "a YooKassa secret key (live_... or test_...)"),
+    "EMAIL_HOST": (re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$"),
+                   "a host name"),
+}
+
+
+def needed_keys(ctx) -> list[str]:
+    """Every key a manual finding names, in the order the findings came."""
+    from ..checks import run_checks
+
+    keys = []
+    for finding in run_checks(ctx.facts):
+        if finding.fix == "manual" and finding.id in REPAIRS:
+            keys += [k for k in finding.needs if k not in keys]
+    return keys
+
+
+def invalid(key: str, value: str) -> str | None:
+    rule = FORMATS.get(key)
+    if rule and not rule[0].match(value):
+        return f"{key} is not {rule[1]}"
+    return None
+
+
+def plan(ctx) -> Outcome:
+    keys = needed_keys(ctx)
+    if not keys:
+        return Outcome(OK, "external services configured")
+    supplied = {k: ctx.inputs.get(k) for k in keys if ctx.inputs.get(k)}
+    errors = [e for e in (invalid(k, v) for k, v in supplied.items()) if e]
+    if errors:
+        return Outcome(FAILED, "; ".join(errors) + " (nothing written)")
+    changed = set_env(ctx, supplied)
+    missing = [k for k in keys if k not in supplied]
+    if missing:
+        note = f"; set {', '.join(changed)}" if changed else ""
+        return Outcome(NEEDS_INPUT, f"supply {', '.join(missing)} (--secrets FILE, the environment or a prompt){note}",
+                       needs=missing)
+    return Outcome(CHANGED, f"set {', '.join(changed)}")

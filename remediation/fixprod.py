@@ -1,0 +1,266 @@
+"""fix-prod for one host: audit under the production env, plan every fix, apply, audit again.
+
+    facts (production env) -> plan env fixes (in memory) -> probe under the planned env
+      -> security flags (env or settings overlay) -> plan actions (migrate, copy, static, push)
+      -> [--check stops here] -> write files atomically -> run actions -> audit again
+
+A failure while writing files rolls back the files this run already wrote; a failing migration
+restores the database from the backup taken just before it. Nothing is written before every
+plan succeeded, so bad input leaves every file as it was.
+"""
+
+from __future__ import annotations
+
+import getpass
+import io
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv.parser import parse_stream
+
+from .changes import ChangeFailed, FileChange, RunRecord, prune_runs
+from .checks import run_checks
+from .envfile import EnvDocument, EnvValueError
+from .facts import EnvFile, ProjectError, find_manage_dir, gather, locate_env_file
+from .findings import Finding
+from .fixes import (
+    collectstatic,
+    copy_data,
+    database,
+    env_file,
+    external,
+    git_push,
+    migrate,
+    redis,
+    secret_key,
+    security_flags,
+)
+from .fixes.base import CHANGED, FAILED, NEEDS_INPUT, OK, SKIPPED, Context, Options, Outcome
+from .probe import mask_url, secret_values
+from .rollback import restore_files
+from .runner import DEMO_PROJECT, UsageError
+from .transport import Local, Transport
+
+TEMPLATES = str(Path(__file__).resolve().parent.parent / "templates")
+ENV_FIXES = (secret_key, env_file, redis, external, database)
+ACTION_FIXES = (migrate, copy_data, collectstatic, git_push)
+FIXED, STILL_OPEN = "fixed", "still open"
+
+
+@dataclass
+class FixResult:
+    name: str
+    status: str
+    message: str
+    repairs: tuple = ()
+    needs: list = field(default_factory=list)
+
+
+@dataclass
+class FixRun:
+    host: str
+    project: str
+    check: bool
+    fixes: list[FixResult] = field(default_factory=list)
+    changes: list[FileChange] = field(default_factory=list)
+    before: list[Finding] = field(default_factory=list)
+    after: list[Finding] = field(default_factory=list)
+    after_facts: dict = field(default_factory=dict)
+    run_id: str | None = None
+
+    def finding_states(self) -> list[tuple[Finding, str]]:
+        """Each finding of the audit before, and what became of it; new findings after too."""
+        after = {f.id: f for f in self.after}
+        states = []
+        for finding in self.before:
+            now = after.get(finding.id)
+            if now is None:
+                states.append((finding, FIXED))
+            elif now.fix == "manual" and now.needs or now.needs and any(r.status == NEEDS_INPUT for r in self.fixes if finding.id in r.repairs):
+                states.append((now, NEEDS_INPUT))
+            else:
+                states.append((now, STILL_OPEN))
+        before_ids = {f.id for f in self.before}
+        states += [(f, "new") for f in self.after if f.id not in before_ids]
+        return states
+
+
+class Inputs:
+    """Values only a person can supply: the secrets file, then the environment, then a prompt."""
+
+    def __init__(self, secrets_file: str | None, prompt: bool):
+        self.values: dict[str, str] = {}
+        self.prompt = prompt
+        if secrets_file:
+            path = Path(secrets_file).expanduser()
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise UsageError(f"--secrets: {path}: {exc.strerror or 'cannot read'}") from None
+            for binding in parse_stream(io.StringIO(text)):
+                if binding.error:
+                    raise UsageError(f"--secrets: {path}:{binding.original.line}: cannot parse this line")
+                if binding.key:
+                    self.values[binding.key] = binding.value or ""
+
+    def get(self, key: str, default=None):
+        value = self.values.get(key) or os.environ.get(key)
+        if not value and self.prompt:
+            value = getpass.getpass(f"{key} (empty to skip): ").strip()
+            self.values[key] = value
+        return value or default
+
+
+def production_env(root: Path, manage_dir: Path, env_path: str | None) -> tuple[Path, EnvDocument, str | None]:
+    """Where the production env goes, its document (seeded from the development .env when new)."""
+    development = locate_env_file(root, manage_dir, None)
+    if env_path:
+        path = Path(env_path).expanduser().absolute()
+    else:
+        path = (development.parent if development else root) / ".env.production"
+    if not path.parent.is_dir():
+        raise UsageError(f"--env-file: {path.parent}: no such directory")
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"--env-file: {path}: not writable")
+    try:
+        if path.is_file():
+            before = path.read_text(encoding="utf-8")
+            return path, EnvDocument.parse(before, str(path)), before
+        seed = development.read_text(encoding="utf-8") if development else ""
+        return path, EnvDocument.parse(seed, str(development)), None
+    except EnvValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def probe(root, python, env_path, values, transport) -> object:
+    try:
+        facts = gather(root, python=python, transport=transport, env=EnvFile(env_path, dict(values), planned=True))
+    except ProjectError as exc:
+        raise UsageError(str(exc)) from None
+    error = facts.probe_error
+    if error and error["stage"] == "django":
+        raise UsageError(f"{facts.python}: Django is not importable ({error['type']}: {error['message']})")
+    return facts
+
+
+def fix_prod(options: Options, transport: Transport | None = None) -> tuple[FixRun, set[str]]:
+    """Run fix-prod on one project; returns the run and the secret values no output may hold."""
+    transport = transport or Local()
+    root = Path(options.project or DEMO_PROJECT).expanduser().resolve()
+    try:
+        manage_dir = find_manage_dir(root)
+    except ProjectError as exc:
+        raise UsageError(str(exc)) from None
+    if options.database_url:
+        try:
+            database.validate(options.database_url)
+        except database.DatabaseUrlError as exc:
+            raise UsageError(str(exc)) from None
+    env_path, env, before_text = production_env(root, manage_dir, options.env_file)
+    inputs = Inputs(options.secrets_file, prompt=sys.stdin.isatty() and not options.check)
+    facts = probe(root, options.python, env_path, env.values, transport)
+    secrets = secret_values(env.values) | secret_values(inputs.values)
+    if facts.git.dirty_files and not options.allow_dirty:
+        raise UsageError(f"{root}: {facts.git.dirty_files} uncommitted file(s) in the work tree; commit them or pass --allow-dirty")
+
+    run = FixRun(host=transport.name, project=str(root), check=options.check, before=run_checks(facts))
+    ctx = Context(options=options, transport=transport, facts=facts, env=env, env_path=str(env_path), inputs=inputs)
+    outcomes = {fix.NAME: fix.plan(ctx) for fix in ENV_FIXES}
+    secrets |= secret_values(env.merged())
+
+    pending_create = outcomes[database.NAME].action is not None
+    if pending_create and not options.check:
+        try:
+            outcomes[database.NAME].message += f"; {run_action(outcomes[database.NAME])}"
+        except ChangeFailed as exc:
+            outcomes[database.NAME] = Outcome(FAILED, f"{exc}; nothing else was changed")
+            run.fixes, run.after = results(outcomes, {}), run.before
+            return run, secrets
+    env_changed = bool(env.changed or env.added)
+    ctx.planned = probe(root, options.python, env_path, env.merged(), transport) if env_changed else facts
+    planned_ids = {f.id for f in run_checks(ctx.planned)}
+    check_database(options, ctx.planned, pending_create and options.check)
+
+    security_outcome, overlay = security_flags.plan(ctx, planned_ids)
+    outcomes[security_flags.NAME] = security_outcome
+    verify_env_fixes(outcomes, planned_ids)
+    for fix in ACTION_FIXES:
+        outcomes[fix.NAME] = fix.plan(ctx)
+    secrets |= secret_values(env.merged())
+
+    env_change = FileChange("env", str(env_path), before_text, env.render(TEMPLATES, new=before_text is None), mode=0o600,
+                            current_mode=transport.file_mode(str(env_path)), env_file=True,
+                            description="production env file")
+    run.changes = [c for c in (env_change, overlay) if c is not None]
+    repairs = {fix.NAME: getattr(fix, "REPAIRS", ()) for fix in (*ENV_FIXES, security_flags, *ACTION_FIXES)}
+    if options.check:
+        run.fixes = results(outcomes, repairs)
+        run.after = run.before
+        return run, secrets
+
+    record = RunRecord(transport, str(root))
+    ctx.record = record
+    run.run_id = record.run_id
+    try:
+        for change in run.changes:
+            change.apply(transport, record)
+    except ChangeFailed as exc:
+        restore_files(transport, record.files)
+        for name in (*outcomes,):
+            if outcomes[name].status == CHANGED:
+                outcomes[name] = Outcome(FAILED, f"not applied: {exc} (files restored)")
+        run.fixes = results(outcomes, repairs)
+        run.after = run.before
+        return run, secrets
+    failed = None
+    for fix in ACTION_FIXES:
+        outcome = outcomes[fix.NAME]
+        if outcome.action is None:
+            continue
+        if failed:
+            outcomes[fix.NAME] = Outcome(SKIPPED, f"not run: {failed} failed first")
+            continue
+        try:
+            outcome.message = run_action(outcome)
+        except ChangeFailed as exc:
+            outcomes[fix.NAME] = Outcome(FAILED, str(exc))
+            failed = fix.NAME
+    run.fixes = results(outcomes, repairs)
+    anything = any(c.changed for c in run.changes) or any(r.status in (CHANGED, FAILED) for r in run.fixes)
+    after = probe(root, options.python, env_path, EnvDocument.parse(transport.read_text(str(env_path)) or "", str(env_path)).values,
+                  transport) if anything else facts
+    run.after = run_checks(after)
+    run.after_facts = after.to_dict()
+    prune_runs(transport, str(root))
+    return run, secrets
+
+
+def run_action(outcome: Outcome) -> str:
+    return outcome.action()
+
+
+def check_database(options: Options, planned, create_pending_in_check: bool) -> None:
+    """A --database-url that does not answer stops the run before anything is written."""
+    if not options.database_url or create_pending_in_check:
+        return
+    db = planned.database
+    if db.get("vendor") == "postgresql" and not db.get("reachable"):
+        raise UsageError(f"--database-url: {mask_url(options.database_url)} does not answer: {db.get('error')}")
+
+
+def verify_env_fixes(outcomes: dict, planned_ids: set[str]) -> None:
+    """An env fix whose findings survive the planned env did not work: say so, honestly."""
+    for fix in ENV_FIXES:
+        outcome = outcomes[fix.NAME]
+        if outcome.status not in (OK, CHANGED):
+            continue
+        left = sorted(set(fix.REPAIRS) & planned_ids)
+        if left:
+            outcomes[fix.NAME] = Outcome(FAILED, f"{outcome.message}; still open under the production env: {', '.join(left)} "
+                                                 "(the settings do not read these values)")
+
+
+def results(outcomes: dict, repairs: dict) -> list[FixResult]:
+    return [FixResult(name, o.status, o.message, tuple(repairs.get(name, ())), list(o.needs)) for name, o in outcomes.items()]

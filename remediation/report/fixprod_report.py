@@ -1,0 +1,75 @@
+"""fix-prod's report: per fix ok / changed / failed / needs input / skipped, the masked diffs,
+then per finding fixed / still open / needs input, and a recap line like Ansible's."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import Counter
+
+from rich.console import Console
+
+from ..findings import HostReport, Severity, blocked
+from .json_report import host_entry
+
+STYLE = {"ok": "green", "changed": "yellow", "failed": "bold red", "needs input": "magenta", "skipped": "cyan",
+         "fixed": "green", "still open": "red", "new": "bold red"}
+
+
+def recap(run) -> dict:
+    fixes = Counter(r.status for r in run.fixes)
+    counts = {
+        "ok": fixes.get("ok", 0), "changed": fixes.get("changed", 0), "failed": fixes.get("failed", 0),
+        "needs_input": fixes.get("needs input", 0), "skipped": fixes.get("skipped", 0),
+    }
+    if not run.check:  # in check mode nothing was fixed; the audit after is the audit before
+        findings = Counter(state for _, state in run.finding_states())
+        counts.update(fixed=findings.get("fixed", 0), still_open=findings.get("still open", 0) + findings.get("new", 0),
+                      findings_needing_input=findings.get("needs input", 0))
+    return counts
+
+
+def render_text(runs, fail_level: Severity, show_diff: bool, color: bool = False) -> str:
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=color, no_color=not color, width=120, highlight=False)
+    for run in runs:
+        mode = " (check mode: nothing changed)" if run.check else ""
+        console.rule(f"[bold]fix-prod {run.project} on {run.host}{mode}")
+        for result in run.fixes:
+            style = STYLE.get(result.status, "")
+            console.print(f"  {result.name:<16} [{style}]{result.status:<12}[/] {result.message}")
+        if show_diff:
+            for change in run.changes:
+                if change.changed:
+                    console.print(change.diff().rstrip("\n"), markup=False)
+        if not run.check:
+            console.print("[bold]after:[/]")
+            for finding, state in run.finding_states():
+                needs = f" ({', '.join(finding.needs)})" if state == "needs input" and finding.needs else ""
+                console.print(f"  {finding.id:<34} [{STYLE.get(state, '')}]{state}[/]{needs}")
+        counts = recap(run)
+        console.print("recap: " + run.host + "  " + "  ".join(f"{k}={v}" for k, v in counts.items()))
+        state = "BLOCKED" if blocked(run.after, fail_level) else "ready"
+        console.print(f"production: {state} at fail level {fail_level}")
+    return buffer.getvalue()
+
+
+def render_json(runs, fail_level: Severity) -> str:
+    hosts = []
+    for run in runs:
+        audit = host_entry(HostReport(run.host, run.project, run.after, run.after_facts), fail_level)
+        hosts.append({
+            "host": run.host,
+            "project": run.project,
+            "check": run.check,
+            "run_id": run.run_id,
+            "recap": recap(run),
+            "fixes": [{"name": r.name, "status": r.status, "message": r.message, "repairs": list(r.repairs),
+                       "needs": r.needs} for r in run.fixes],
+            "changes": [{"path": c.path, "changed": c.changed, "diff": c.diff()} for c in run.changes],
+            "findings": [{"id": f.id, "severity": str(f.severity), "status": state, "needs": list(f.needs)}
+                         for f, state in run.finding_states()],
+            "audit": audit,
+        })
+    document = {"fail_level": str(fail_level), "blocked": any(h["audit"]["blocked"] for h in hosts), "hosts": hosts}
+    return json.dumps(document, indent=2, default=str) + "\n"

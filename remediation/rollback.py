@@ -1,0 +1,53 @@
+"""Undo a fix-prod run from its manifest: files back from their backups (files the run created
+are removed), and with ``--database`` the databases from the backups taken before migrate."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .changes import STATE_DIR
+from .transport import Transport
+
+
+class NothingToRollBack(Exception):
+    pass
+
+
+def restore_files(transport: Transport, files: list[dict]) -> list[str]:
+    """Newest first; each file byte-identical to its backup, with its mode."""
+    done = []
+    for entry in reversed(files):
+        if entry["backup"] is None:
+            transport.remove(entry["path"])
+            done.append(f"removed {entry['path']} (created by the run)")
+        else:
+            text = transport.read_text(entry["backup"])
+            transport.write_atomic(entry["path"], text, transport.file_mode(entry["backup"]))
+            done.append(f"restored {entry['path']}")
+    return done
+
+
+def latest_manifest(root: Path) -> Path:
+    runs = root / STATE_DIR / "runs"
+    manifests = sorted(runs.glob("*/manifest.json")) if runs.is_dir() else []
+    for manifest in reversed(manifests):
+        if not json.loads(manifest.read_text()).get("rolled_back"):
+            return manifest
+    raise NothingToRollBack(f"{root}: no fix-prod run to roll back")
+
+
+def rollback(transport: Transport, root: Path, database: bool = False) -> list[str]:
+    from .fixes.migrate import restore
+
+    manifest_path = latest_manifest(root)
+    manifest = json.loads(manifest_path.read_text())
+    done = restore_files(transport, manifest["files"])
+    if database:
+        for entry in reversed(manifest["databases"]):
+            restore(transport, entry, {})
+            done.append(f"restored database {os.path.basename(entry['name'])} from {os.path.basename(entry['backup'])}")
+    manifest["rolled_back"] = True
+    transport.write_atomic(str(manifest_path), json.dumps(manifest, indent=2), 0o600)
+    return [f"rolled back run {manifest['run_id']}"] + done
