@@ -40,8 +40,8 @@ class RunRecord:
     def folder(self) -> str:
         return os.path.join(self.root, STATE_DIR, "runs", self.run_id)
 
-    def backup_file(self, path: str) -> str | None:
-        """Copy ``path`` into the run's folder (None when it did not exist) and record it."""
+    def backup_file(self, path: str) -> dict:
+        """Copy ``path`` into the run's folder (no backup when it did not exist) and record it."""
         self.transport.makedirs(self.folder)
         existed = self.transport.file_mode(path) is not None
         backup = None
@@ -49,9 +49,14 @@ class RunRecord:
             backup = os.path.join(self.folder, "files", os.path.relpath(path, self.root).replace(os.sep, "__"))
             self.transport.makedirs(os.path.dirname(backup))
             self.transport.copy(path, backup)
-        self.files.append({"path": path, "backup": backup})
+        entry = {"path": path, "backup": backup, "written": False}
+        self.files.append(entry)
         self.save()
-        return backup
+        return entry
+
+    def written(self, entry: dict) -> None:
+        entry["written"] = True
+        self.save()
 
     def record_database(self, entry: dict) -> None:
         self.databases.append(entry)
@@ -97,8 +102,9 @@ class FileChange:
         if transport.file_mode(folder) is None:
             raise ChangeFailed(f"{folder}: no such directory")
         try:
-            record.backup_file(self.path)
+            entry = record.backup_file(self.path)
             transport.write_atomic(self.path, self.after, self.mode)
+            record.written(entry)
         except OSError as exc:
             raise ChangeFailed(f"{self.path}: {exc.strerror or type(exc).__name__}") from None
         return f"wrote {self.path}"

@@ -78,7 +78,7 @@ class FixRun:
             now = after.get(finding.id)
             if now is None:
                 states.append((finding, FIXED))
-            elif now.fix == "manual" and now.needs or now.needs and any(r.status == NEEDS_INPUT for r in self.fixes if finding.id in r.repairs):
+            elif now.needs:  # it names what a person must supply: an env key or a flag
                 states.append((now, NEEDS_INPUT))
             else:
                 states.append((now, STILL_OPEN))

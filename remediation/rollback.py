@@ -16,9 +16,9 @@ class NothingToRollBack(Exception):
 
 
 def restore_files(transport: Transport, files: list[dict]) -> list[str]:
-    """Newest first; each file byte-identical to its backup, with its mode."""
+    """Newest first, only files the run wrote; each byte-identical to its backup, with its mode."""
     done = []
-    for entry in reversed(files):
+    for entry in reversed([f for f in files if f.get("written", True)]):
         if entry["backup"] is None:
             transport.remove(entry["path"])
             done.append(f"removed {entry['path']} (created by the run)")
