@@ -20,6 +20,7 @@ from dotenv.parser import parse_stream
 from packaging.requirements import InvalidRequirement, Requirement
 
 from .probe import mask_url, safe_value, secret_values
+from . import hostfacts
 from .transport import Local, Transport, TransportError
 
 
@@ -32,19 +33,10 @@ class ProjectError(Exception):
 
 def find_manage_dir(project: Path) -> Path:
     """The folder holding manage.py: the project itself or one level down (THE_BOT's backend/)."""
-    if not project.exists():
-        raise ProjectError(f"{project}: no such directory")
-    if not project.is_dir():
-        raise ProjectError(f"{project}: not a directory")
-    if (project / "manage.py").is_file():
-        return project
-    found = sorted(p.parent for p in project.glob("*/manage.py"))
-    if len(found) == 1:
-        return found[0]
-    if not found:
-        raise ProjectError(f"{project}: no manage.py here or one level down; is this a Django project?")
-    names = ", ".join(str(p.relative_to(project)) for p in found)
-    raise ProjectError(f"{project}: several manage.py one level down ({names}); name one with --project")
+    found, error = hostfacts.find_manage_dir(str(project))
+    if error:
+        raise ProjectError(error)
+    return Path(found)
 
 
 # --- the env file -------------------------------------------------------------------------
@@ -55,11 +47,11 @@ class EnvFile:
     path: Path | None
     values: dict[str, str] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
-    planned: bool = False  # fix-prod's env as it will be written: counts as present
+    present: bool = False  # the file exists on its host, or is fix-prod's env as it will be written
 
     @property
     def exists(self) -> bool:
-        return self.planned or (self.path is not None and self.path.is_file())
+        return self.present
 
     def get(self, key: str) -> str:
         return self.values.get(key) or ""
@@ -73,15 +65,10 @@ class EnvFile:
         }
 
 
-def read_env_file(path: Path | None) -> EnvFile:
+def parse_env_text(path: Path | None, text: str | None) -> EnvFile:
     """Parse with python-dotenv's own parser, so that a bad line is reported by number."""
-    env = EnvFile(path)
-    if path is None or not path.is_file():
-        return env
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        env.errors.append(f"{path}: cannot read ({type(exc).__name__})")
+    env = EnvFile(path, present=text is not None)
+    if text is None:
         return env
     for binding in parse_stream(io.StringIO(text)):
         if binding.error:
@@ -173,9 +160,6 @@ def read_git(root: Path) -> GitFacts:
 # --- Docker and compose files -----------------------------------------------------------------
 
 
-COMPOSE_GLOBS = ("docker-compose*.yml", "docker-compose*.yaml", "compose*.yml", "compose*.yaml")
-
-
 @dataclass
 class ServiceFacts:
     docker_engine: bool = False
@@ -184,27 +168,18 @@ class ServiceFacts:
     compose_services: dict = field(default_factory=dict)
 
 
-def read_services(root: Path, transport: Transport) -> ServiceFacts:
-    facts = ServiceFacts()
-    try:
-        result = transport.run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=5)
-        facts.docker_engine = result.returncode == 0 and bool(result.stdout.strip())
-        if not facts.docker_engine:
-            facts.docker_error = (result.stderr.strip().splitlines() or ["no answer"])[-1][:200]
-    except TransportError as exc:
-        facts.docker_error = str(exc)
-    files = sorted({p for pattern in COMPOSE_GLOBS for p in root.glob(pattern) if p.is_file()})
-    facts.compose_files = [p.name for p in files]
-    for path in files:
+def read_services(compose: dict[str, str | None], docker: dict) -> ServiceFacts:
+    facts = ServiceFacts(docker_engine=docker["engine"], docker_error=docker["error"], compose_files=sorted(compose))
+    for name, text in sorted(compose.items()):
         try:
-            document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            facts.compose_services[path.name] = {"error": type(exc).__name__}
+            document = yaml.safe_load(text or "") or {}
+        except yaml.YAMLError as exc:
+            facts.compose_services[name] = {"error": type(exc).__name__}
             continue
         services = document.get("services") if isinstance(document, dict) else None
-        facts.compose_services[path.name] = {
-            name: {"image": str(spec.get("image") or ""), "ports": [str(p) for p in spec.get("ports") or []]}
-            for name, spec in (services or {}).items()
+        facts.compose_services[name] = {
+            service: {"image": str(spec.get("image") or ""), "ports": [str(p) for p in spec.get("ports") or []]}
+            for service, spec in (services or {}).items()
             if isinstance(spec, dict)
         }
     return facts
@@ -213,34 +188,12 @@ def read_services(root: Path, transport: Transport) -> ServiceFacts:
 # --- requirements -----------------------------------------------------------------------------
 
 
-REQUIREMENT_FILES = ("requirements.txt", "requirements/production.txt", "requirements/prod.txt", "requirements/base.txt")
-
-
-def requirement_files(root: Path, manage_dir: Path) -> list[Path]:
-    found = []
-    for folder in dict.fromkeys((root, manage_dir)):
-        for name in REQUIREMENT_FILES:
-            if (folder / name).is_file():
-                found.append(folder / name)
-                break
-    return found
-
-
-def parse_requirements(path: Path, seen: set | None = None) -> list[Requirement]:
-    """requirements.txt lines as packaging Requirements; follows ``-r``, skips what is not a name."""
-    seen = seen if seen is not None else set()
-    if path in seen or not path.is_file():
-        return []
-    seen.add(path)
+def parse_requirements(text: str) -> list[Requirement]:
+    """requirements.txt lines as packaging Requirements; skips options, URLs and includes (read separately)."""
     requirements = []
-    for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    for raw in (text or "").splitlines():
         line = re.sub(r"(^|\s)#.*$", "", raw).strip()
-        if not line:
-            continue
-        if line.startswith(("-r ", "--requirement ")):
-            requirements += parse_requirements(path.parent / line.split(None, 1)[1], seen)
-            continue
-        if line.startswith("-"):
+        if not line or line.startswith("-"):
             continue
         try:
             requirement = Requirement(line)
@@ -263,27 +216,23 @@ class NodeFacts:
     build_output: str | None = None
 
 
-def read_node(root: Path) -> NodeFacts:
+def read_node(found: dict | None) -> NodeFacts:
     import json
 
     facts = NodeFacts()
-    for folder in (root / "frontend", root / "client", root / "web", root):
-        if (folder / "package.json").is_file():
-            break
-    else:
+    if not found:
         return facts
-    facts.package_json = str((folder / "package.json").relative_to(root))
+    prefix = f"{found['folder']}/" if found["folder"] else ""
+    facts.package_json = f"{prefix}package.json"
     try:
-        package = json.loads((folder / "package.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        package = json.loads(found["package_json"] or "{}")
+    except ValueError:
         package = {}
     facts.scripts = sorted((package.get("scripts") or {}).keys())
     dependencies = {**(package.get("dependencies") or {}), **(package.get("devDependencies") or {})}
     facts.frameworks = [name for name in ("react", "vite", "vue", "svelte", "next") if name in dependencies]
-    facts.node_modules = (folder / "node_modules").is_dir()
-    for build in ("dist", "build"):
-        if (folder / build).is_dir():
-            facts.build_output = str((folder / build).relative_to(root))
+    facts.node_modules = found["node_modules"]
+    facts.build_output = f"{prefix}{found['build_output']}" if found["build_output"] else None
     return facts
 
 
@@ -345,58 +294,87 @@ class Facts:
         }
 
 
-def gather(project: Path, python: str | None = None, env_file: str | None = None, transport: Transport | None = None,
+def gather(project, python: str | None = None, env_file: str | None = None, transport: Transport | None = None,
            env: EnvFile | None = None) -> Facts:
-    """Gather every fact about one project; raises ProjectError for bad input.
+    """Gather every fact about one project on one host; raises ProjectError for bad input.
 
+    Two round trips at most: the files around the project (hostfacts), then the probe, which
+    needs the env values. Locally, git (GitPython) and Docker are read in threads meanwhile.
     ``env`` replaces the env file: fix-prod probes the project under the env it plans to write.
     """
     transport = transport or Local()
-    root = Path(project).expanduser().resolve()
-    manage_dir = find_manage_dir(root)
-    python = python or sys.executable
+    local = isinstance(transport, Local)
+    if local:
+        project = str(Path(project).expanduser().resolve())
+        if env_file and not Path(env_file).expanduser().is_absolute():
+            env_file = str(Path.cwd() / env_file)
+    python = python or (sys.executable if local else "python3")
+    try:
+        host = transport.collect_host(python, {"root": str(project), "env_file": env_file, "git": not local, "docker": not local})
+    except TransportError as exc:
+        raise ProjectError(str(exc)) from None
+    if host.get("error"):
+        raise ProjectError(host["error"])
+    root, manage_dir = Path(host["root"]), Path(host["manage_dir"])
     if env is None:
-        env = read_env_file(locate_env_file(root, manage_dir, env_file))
-    files = requirement_files(root, manage_dir)
-    requirements = [r for path in files for r in parse_requirements(path)]
+        env_path = host["env"]["path"]
+        env = parse_env_text(Path(env_path) if env_path else None, host["env"]["text"])
+    requirements = [r for text in host["requirements"].values() for r in parse_requirements(text)]
     config = {
         "manage_dir": str(manage_dir),
         "env": env.values,
         "packages": sorted({r.name for r in requirements} | {"Django", "daphne", "uvicorn", "hypercorn"}),
         "timeout": 3,
     }
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    with ThreadPoolExecutor(max_workers=3) as pool:
         probe_future = pool.submit(transport.run_probe, python, config)
-        git_future = pool.submit(read_git, root)
-        services_future = pool.submit(read_services, root, transport)
-        node_future = pool.submit(read_node, root)
+        git_future = pool.submit(read_git, root) if local else None
+        docker_future = pool.submit(local_docker, transport) if local else None
         try:
             probe = probe_future.result()
         except TransportError as exc:
             raise ProjectError(str(exc)) from None
-        installed = probe.get("packages") or {}
-        return Facts(
-            host=transport.name,
-            root=root,
-            manage_dir=manage_dir,
-            python=python,
-            env=env,
-            probe=probe,
-            git=git_future.result(),
-            services=services_future.result(),
-            requirements=[
-                {
-                    "name": r.name,
-                    "specifier": str(r.specifier),
-                    "installed": installed.get(r.name),
-                    "satisfied": installed.get(r.name) is not None
-                    and r.specifier.contains(installed[r.name], prereleases=True),
-                }
-                for r in requirements
-            ],
-            requirement_files=[str(p.relative_to(root)) for p in files],
-            node=node_future.result(),
-        )
+        git_facts = git_future.result() if local else remote_git(host["git"])
+        docker = docker_future.result() if local else host["docker"]
+    installed = probe.get("packages") or {}
+    return Facts(
+        host=transport.name,
+        root=root,
+        manage_dir=manage_dir,
+        python=python,
+        env=env,
+        probe=probe,
+        git=git_facts,
+        services=read_services(host["compose"], docker),
+        requirements=[
+            {
+                "name": r.name,
+                "specifier": str(r.specifier),
+                "installed": installed.get(r.name),
+                "satisfied": installed.get(r.name) is not None and r.specifier.contains(installed[r.name], prereleases=True),
+            }
+            for r in requirements
+        ],
+        requirement_files=sorted(host["requirements"]),
+        node=read_node(host["node"]),
+    )
 
 
-__all__ = ["Facts", "ProjectError", "gather", "find_manage_dir", "read_env_file", "mask_url"]
+def local_docker(transport: Transport) -> dict:
+    try:
+        result = transport.run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=5)
+    except TransportError as exc:
+        return {"engine": False, "error": str(exc)}
+    if result.returncode == 0 and result.stdout.strip():
+        return {"engine": True, "error": None}
+    return {"engine": False, "error": (result.stderr.strip().splitlines() or ["no answer"])[-1][:200]}
+
+
+def remote_git(found: dict) -> GitFacts:
+    facts = GitFacts(**{k: v for k, v in found.items() if k in GitFacts.__dataclass_fields__})
+    if facts.remote_url:
+        facts.remote_url = strip_credentials(facts.remote_url)
+    return facts
+
+
+__all__ = ["Facts", "ProjectError", "gather", "find_manage_dir", "parse_env_text", "mask_url"]

@@ -136,7 +136,7 @@ def production_env(root: Path, manage_dir: Path, env_path: str | None) -> tuple[
 
 def probe(root, python, env_path, values, transport) -> object:
     try:
-        facts = gather(root, python=python, transport=transport, env=EnvFile(env_path, dict(values), planned=True))
+        facts = gather(root, python=python, transport=transport, env=EnvFile(env_path, dict(values), present=True))
     except ProjectError as exc:
         raise UsageError(str(exc)) from None
     error = facts.probe_error

@@ -4,19 +4,13 @@ and never on a command line."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from .probe import scrub, secret_values
-from .transport import Result, Transport
+from .transport import Result, Transport, TransportError
 
 DBADMIN_SOURCE = (Path(__file__).resolve().parent / "dbadmin.py").read_text(encoding="utf-8")
 DBADMIN_MARKER = "@@REMEDIATION-DBADMIN@@"
-# Reads the config line and the source from stdin, then runs the source with the config line put back.
-READER = (
-    "import sys, io; config = sys.stdin.readline(); source = sys.stdin.read(); "
-    "sys.stdin = io.StringIO(config); exec(compile(source, 'remediation-dbadmin.py', 'exec'), {'__name__': '__main__'})"
-)
 
 
 def manage(transport: Transport, python: str, manage_dir: str, env: dict, *args: str, timeout: float = 1800) -> Result:
@@ -31,10 +25,7 @@ def last_error_line(result: Result, env: dict) -> str:
 
 def dbadmin(transport: Transport, python: str, config: dict) -> dict:
     """Run remediation/dbadmin.py in the project's interpreter; config (with passwords) via stdin."""
-    payload = json.dumps(config) + "\n" + DBADMIN_SOURCE
-    result = transport.run([python, "-B", "-c", READER], input=payload, timeout=60)
-    marker = result.stdout.rfind(DBADMIN_MARKER)
-    if marker < 0:
-        return {"error": (result.stderr.strip().splitlines() or ["no output"])[-1][:200]}
-    return json.loads(result.stdout[marker + len(DBADMIN_MARKER):])
-
+    try:
+        return transport.run_script(python, DBADMIN_SOURCE, config, DBADMIN_MARKER, timeout=60)
+    except TransportError as exc:
+        return {"error": str(exc)}

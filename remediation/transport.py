@@ -21,6 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import hostfacts
 from . import probe as probe_module
 
 # Fixed, secret-free bootstrap: the config (which may carry env values) and the probe's source
@@ -31,6 +32,13 @@ PROBE_BOOTSTRAP = (
     "{'__name__': '__main__', 'PROBE_CONFIG': config})"
 )
 PROBE_SOURCE = Path(probe_module.__file__).read_text(encoding="utf-8")
+HOSTFACTS_SOURCE = Path(hostfacts.__file__).read_text(encoding="utf-8")
+# For the smaller scripts (hostfacts, dbadmin): the first stdin line is their JSON config, put
+# back on stdin for them; the rest is their source.
+SCRIPT_BOOTSTRAP = (
+    "import sys, io; config = sys.stdin.readline(); source = sys.stdin.read(); sys.stdin = io.StringIO(config); "
+    "exec(compile(source, 'remediation-script.py', 'exec'), {'__name__': '__main__'})"
+)
 
 
 class TransportError(Exception):
@@ -57,6 +65,19 @@ class Transport:
         result = self.run([python, "-B", "-c", PROBE_BOOTSTRAP], input=payload, timeout=timeout)
         return parse_probe_output(result, python)
 
+    def run_script(self, python: str, source: str, config: dict, marker: str, timeout: float = 120) -> dict:
+        """Run a standalone stdlib script (hostfacts, dbadmin) in ``python``; config travels on stdin."""
+        result = self.run([python, "-B", "-c", SCRIPT_BOOTSTRAP], input=json.dumps(config) + "\n" + source, timeout=timeout)
+        found = result.stdout.rfind(marker)
+        if found < 0:
+            last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+            raise TransportError(f"{python}: the script did not run ({last[:200]})")
+        return json.loads(result.stdout[found + len(marker):])
+
+    def collect_host(self, python: str, config: dict) -> dict:
+        """The files around the project, in one round trip (remediation/hostfacts.py)."""
+        return self.run_script(python, HOSTFACTS_SOURCE, config, "@@REMEDIATION-HOSTFACTS@@")
+
 
 class Local(Transport):
     name = "localhost"
@@ -74,6 +95,9 @@ class Local(Transport):
         except subprocess.TimeoutExpired:
             raise TransportError(f"{argv[0]}: no answer within {timeout:g}s") from None
         return Result(done.returncode, done.stdout, done.stderr)
+
+    def collect_host(self, python: str, config: dict) -> dict:
+        return hostfacts.collect(config)  # in-process: no interpreter to start
 
     def read_text(self, path: str) -> str | None:
         try:
