@@ -3,9 +3,24 @@
 from invoke import Exit, task
 
 
+FLEET_HELP = {
+    "inventory": "inventory file (ours, or Ansible INI/YAML): run on its hosts instead of --project",
+    "limit": "hosts and groups to run on, as Ansible's --limit (names, groups, globs, !name, &group)",
+    "forks": "hosts at a time (default 5)",
+    "accept-new-host-keys": "record unknown host keys in known_hosts (trust on first use); changed keys are always refused",
+    "known-hosts": "known_hosts file (default: ~/.ssh/known_hosts)",
+}
+
+
 def _exit(code: int) -> None:
     if code:
         raise Exit(code=code)
+
+
+def _ssh(accept_new_host_keys, known_hosts):
+    from remediation.fleet import SshOptions
+
+    return SshOptions(known_hosts=known_hosts, accept_new_host_keys=accept_new_host_keys)
 
 
 @task(
@@ -16,13 +31,24 @@ def _exit(code: int) -> None:
         "format": "text, markdown or json",
         "output": "write the report to this file instead of stdout",
         "fail-level": "lowest severity that blocks production: critical, high, medium, low, info",
+        **FLEET_HELP,
     }
 )
-def audit(c, project=None, python=None, env_file=None, format="text", output=None, fail_level="high"):
+def audit(c, project=None, python=None, env_file=None, format="text", output=None, fail_level="high",
+          inventory=None, limit=None, forks=5, accept_new_host_keys=False, known_hosts=None):
     """Audit a Django project's production readiness (exit 0 ready, 1 blocked, 2 bad input)."""
     from remediation import cli
 
-    _exit(cli.audit(project, python=python, env_file=env_file, fmt=format, output=output, fail_level=fail_level))
+    _exit(cli.audit(project, python=python, env_file=env_file, fmt=format, output=output, fail_level=fail_level,
+                    inventory=inventory, limit=limit, forks=forks, ssh=_ssh(accept_new_host_keys, known_hosts)))
+
+
+@task(help={"inventory": FLEET_HELP["inventory"], "limit": FLEET_HELP["limit"]})
+def inventory(c, inventory, limit=None):
+    """Print the hosts an inventory resolves to, with their vars (secrets masked)."""
+    from remediation import cli
+
+    _exit(cli.inventory_command(inventory, limit))
 
 
 @task(

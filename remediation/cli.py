@@ -37,7 +37,8 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def audit(project=None, python=None, env_file=None, fmt="text", output=None, fail_level="high") -> int:
+def audit(project=None, python=None, env_file=None, fmt="text", output=None, fail_level="high",
+          inventory=None, limit=None, forks=5, ssh=None) -> int:
     try:
         level = Severity.parse(fail_level)
     except ValueError as exc:
@@ -48,10 +49,14 @@ def audit(project=None, python=None, env_file=None, fmt="text", output=None, fai
     if out_path is not None and not out_path.parent.is_dir():
         return fail(f"--output: {out_path.parent}: no such directory")
     try:
-        report, secrets = audit_project(project, python=python, env_file=env_file)
+        if inventory:
+            reports, secrets = audit_fleet(inventory, limit, forks, ssh)
+        else:
+            report, secrets = audit_project(project, python=python, env_file=env_file)
+            reports = [report]
     except UsageError as exc:
         return fail(str(exc))
-    text = render(fmt, [report], level, secrets, color=out_path is None and fmt == "text" and sys.stdout.isatty())
+    text = render(fmt, reports, level, secrets, color=out_path is None and fmt == "text" and sys.stdout.isatty())
     if out_path is not None:
         try:
             write_atomically(out_path, text)
@@ -60,7 +65,64 @@ def audit(project=None, python=None, env_file=None, fmt="text", output=None, fai
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
-    return EXIT_BLOCKED if blocked(report.findings, level) else EXIT_READY
+    failed = any(r.status != "ok" for r in reports)
+    return EXIT_BLOCKED if failed or any(blocked(r.findings, level) for r in reports) else EXIT_READY
+
+
+def load_hosts(inventory, limit):
+    from .inventory import InventoryError, load_inventory, select
+
+    try:
+        return select(load_inventory(inventory), limit)
+    except InventoryError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def audit_fleet(inventory, limit, forks, ssh):
+    """Audit every selected host in parallel; unreachable or failing hosts get an error entry."""
+    import secrets as secrets_module
+
+    from .drift import drift_findings
+    from .findings import HostReport
+    from .fleet import SshOptions, run_hosts
+
+    hosts = load_hosts(inventory, limit)
+    run_key = secrets_module.token_hex(16)
+
+    def work(host, transport):
+        report, found = audit_project(host.project, python=host.python, env_file=host.env_file, transport=transport,
+                                      fingerprint_key=run_key)
+        report.host = host.name
+        report.facts["app"] = host.vars.get("app")
+        return report, found
+
+    runs = run_hosts(hosts, work, ssh or SshOptions(), forks=int(forks), progress=True,
+                     summarize=lambda result: f", {len(result[0].findings)} findings")
+    reports, secrets = [], set()
+    for run in runs:
+        if run.result is not None:
+            reports.append(run.result[0])
+            secrets |= run.result[1]
+        else:
+            reports.append(HostReport(host=run.host.name, project=str(run.host.project or ""), error=run.error,
+                                      status=run.status))
+    drift = drift_findings(reports)
+    for report in reports:
+        report.findings += drift.get(report.host, [])
+    return reports, secrets
+
+
+def inventory_command(inventory, limit=None) -> int:
+    import json
+
+    from .inventory import masked
+
+    try:
+        hosts = load_hosts(inventory, limit)
+    except UsageError as exc:
+        return fail(str(exc))
+    print(json.dumps([masked(h) for h in hosts], indent=2, default=str))
+    return EXIT_READY
 
 
 def fix_prod(options, fmt="text", output=None, fail_level="high") -> int:

@@ -6,7 +6,10 @@ wherever the project itself can reach its database, and it prints one JSON docum
 Actions (``config["action"]``):
 - ``inspect``: does the role exist, does the database exist (read-only);
 - ``create``: create the role (with its password) and the database owned by it, if missing;
-- ``count``: row counts of the given tables in the target database.
+- ``count``: row counts of the given tables in the target database;
+- ``sqlite_backup``: copy ``src`` to ``dst`` with the sqlite3 backup API (``src`` opened read-only
+  unless ``restore`` is set), mode 0600;
+- ``sqlite_counts``: the row count of every table of ``path`` but ``skip``, read-only.
 """
 
 import json
@@ -45,7 +48,26 @@ def quote_literal(value):
     return "'" + value.replace("'", "''") + "'"
 
 
+def sqlite(config):
+    import os
+    import sqlite3
+
+    if config["action"] == "sqlite_backup":
+        source = config["src"] if config.get("restore") else "file:" + config["src"] + "?mode=ro"
+        with sqlite3.connect(source, uri=not config.get("restore")) as src, sqlite3.connect(config["dst"]) as dst:
+            src.backup(dst)
+        if not config.get("restore"):
+            os.chmod(config["dst"], 0o600)
+        return {"ok": True}
+    with sqlite3.connect("file:" + config["path"] + "?mode=ro", uri=True) as conn:
+        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+        names = [n for n in names if not n.startswith("sqlite_") and n not in set(config.get("skip", []))]
+        return {"counts": {n: conn.execute('SELECT count(*) FROM "%s"' % n.replace('"', '""')).fetchone()[0] for n in names}}
+
+
 def run(config):
+    if config["action"].startswith("sqlite_"):
+        return sqlite(config)
     target = urlsplit(config["url"])
     role, dbname = unquote(target.username or ""), target.path.lstrip("/")
     if config["action"] == "count":

@@ -295,7 +295,7 @@ class Facts:
 
 
 def gather(project, python: str | None = None, env_file: str | None = None, transport: Transport | None = None,
-           env: EnvFile | None = None) -> Facts:
+           env: EnvFile | None = None, fingerprint_key: str | None = None) -> Facts:
     """Gather every fact about one project on one host; raises ProjectError for bad input.
 
     Two round trips at most: the files around the project (hostfacts), then the probe, which
@@ -325,6 +325,7 @@ def gather(project, python: str | None = None, env_file: str | None = None, tran
         "env": env.values,
         "packages": sorted({r.name for r in requirements} | {"Django", "daphne", "uvicorn", "hypercorn"}),
         "timeout": 3,
+        "fingerprint_key": fingerprint_key,
     }
     with ThreadPoolExecutor(max_workers=3) as pool:
         probe_future = pool.submit(transport.run_probe, python, config)

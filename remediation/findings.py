@@ -115,6 +115,7 @@ class HostReport:
     findings: list[Finding] = field(default_factory=list)
     facts: dict = field(default_factory=dict)
     error: str | None = None
+    status: str = "ok"  # ok, unreachable or failed (fleet runs)
 
     @property
     def verdict(self) -> Verdict:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import getpass
 import io
 import os
+import posixpath
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from dotenv.parser import parse_stream
 from .changes import ChangeFailed, FileChange, RunRecord, prune_runs
 from .checks import run_checks
 from .envfile import EnvDocument, EnvValueError
-from .facts import EnvFile, ProjectError, find_manage_dir, gather, locate_env_file
+from .facts import EnvFile, ProjectError, gather
 from .findings import Finding
 from .fixes import (
     collectstatic,
@@ -41,7 +42,7 @@ from .fixes.base import CHANGED, FAILED, NEEDS_INPUT, OK, SKIPPED, Context, Opti
 from .probe import mask_url, secret_values
 from .rollback import restore_files
 from .runner import DEMO_PROJECT, UsageError
-from .transport import Local, Transport
+from .transport import Local, Transport, TransportError
 
 TEMPLATES = str(Path(__file__).resolve().parent.parent / "templates")
 ENV_FIXES = (secret_key, env_file, redis, external, database)
@@ -113,23 +114,34 @@ class Inputs:
         return value or default
 
 
-def production_env(root: Path, manage_dir: Path, env_path: str | None) -> tuple[Path, EnvDocument, str | None]:
-    """Where the production env goes, its document (seeded from the development .env when new)."""
-    development = locate_env_file(root, manage_dir, None)
+def production_env(transport: Transport, python: str, root: str, env_path: str | None) -> tuple[str, str, EnvDocument, str | None]:
+    """(project root, production env path, its document, its text before) on the project's host.
+
+    By default the production env goes beside the development .env, as ``.env.production``; a new
+    one is seeded from the development .env, whose lines are all kept.
+    """
+    try:
+        host = transport.collect_host(python, {"root": root, "env_file": None})
+    except TransportError as exc:
+        raise UsageError(str(exc)) from None
+    if host.get("error"):
+        raise UsageError(host["error"])
+    development = host["env"]["path"]
     if env_path:
-        path = Path(env_path).expanduser().absolute()
+        local = isinstance(transport, Local)
+        path = str(Path(env_path).expanduser().absolute()) if local else posixpath.join(host["root"], env_path)
     else:
-        path = (development.parent if development else root) / ".env.production"
-    if not path.parent.is_dir():
-        raise UsageError(f"--env-file: {path.parent}: no such directory")
-    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        path = posixpath.join(posixpath.dirname(development) if development else host["root"], ".env.production")
+    folder = posixpath.dirname(path)
+    if transport.file_mode(folder) is None:
+        raise UsageError(f"--env-file: {folder}: no such directory")
+    if isinstance(transport, Local) and (not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK))):
         raise UsageError(f"--env-file: {path}: not writable")
     try:
-        if path.is_file():
-            before = path.read_text(encoding="utf-8")
-            return path, EnvDocument.parse(before, str(path)), before
-        seed = development.read_text(encoding="utf-8") if development else ""
-        return path, EnvDocument.parse(seed, str(development)), None
+        before = transport.read_text(path)
+        if before is not None:
+            return host["root"], path, EnvDocument.parse(before, path), before
+        return host["root"], path, EnvDocument.parse(host["env"]["text"] or "", development or path), None
     except EnvValueError as exc:
         raise UsageError(str(exc)) from None
 
@@ -148,19 +160,19 @@ def probe(root, python, env_path, values, transport) -> object:
 def fix_prod(options: Options, transport: Transport | None = None) -> tuple[FixRun, set[str]]:
     """Run fix-prod on one project; returns the run and the secret values no output may hold."""
     transport = transport or Local()
-    root = Path(options.project or DEMO_PROJECT).expanduser().resolve()
-    try:
-        manage_dir = find_manage_dir(root)
-    except ProjectError as exc:
-        raise UsageError(str(exc)) from None
+    local = isinstance(transport, Local)
+    if not options.project and not local:
+        raise UsageError(f"{transport.name}: no project path (set the host's `project` var)")
+    python = options.python or (sys.executable if local else "python3")
+    project = str(Path(options.project or DEMO_PROJECT).expanduser().resolve()) if local else options.project
     if options.database_url:
         try:
             database.validate(options.database_url)
         except database.DatabaseUrlError as exc:
             raise UsageError(str(exc)) from None
-    env_path, env, before_text = production_env(root, manage_dir, options.env_file)
-    inputs = Inputs(options.secrets_file, prompt=sys.stdin.isatty() and not options.check)
-    facts = probe(root, options.python, env_path, env.values, transport)
+    root, env_path, env, before_text = production_env(transport, python, project, options.env_file)
+    inputs = Inputs(options.secrets_file, prompt=options.prompt and sys.stdin.isatty() and not options.check)
+    facts = probe(root, python, env_path, env.values, transport)
     secrets = secret_values(env.values) | secret_values(inputs.values)
     if facts.git.dirty_files and not options.allow_dirty:
         raise UsageError(f"{root}: {facts.git.dirty_files} uncommitted file(s) in the work tree; commit them or pass --allow-dirty")
@@ -179,7 +191,7 @@ def fix_prod(options: Options, transport: Transport | None = None) -> tuple[FixR
             run.fixes, run.after = results(outcomes, {}), run.before
             return run, secrets
     env_changed = bool(env.changed or env.added)
-    ctx.planned = probe(root, options.python, env_path, env.merged(), transport) if env_changed else facts
+    ctx.planned = probe(root, python, env_path, env.merged(), transport) if env_changed else facts
     planned_ids = {f.id for f in run_checks(ctx.planned)}
     check_database(options, ctx.planned, pending_create and options.check)
 
@@ -229,11 +241,12 @@ def fix_prod(options: Options, transport: Transport | None = None) -> tuple[FixR
             failed = fix.NAME
     run.fixes = results(outcomes, repairs)
     anything = any(c.changed for c in run.changes) or any(r.status in (CHANGED, FAILED) for r in run.fixes)
-    after = probe(root, options.python, env_path, EnvDocument.parse(transport.read_text(str(env_path)) or "", str(env_path)).values,
-                  transport) if anything else facts
+    written = EnvDocument.parse(transport.read_text(env_path) or "", env_path).values
+    after = probe(root, python, env_path, written, transport) if anything else facts
     run.after = run_checks(after)
     run.after_facts = after.to_dict()
-    prune_runs(transport, str(root))
+    if local:
+        prune_runs(transport, str(root))
     return run, secrets
 
 

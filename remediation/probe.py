@@ -239,6 +239,7 @@ class Probe:
                 "unique": len(set(key)),
                 "insecure_prefix": key.startswith(INSECURE_PREFIX),
                 "fallbacks": len(get("SECRET_KEY_FALLBACKS") or []),
+                "fingerprint": fingerprint(self.config.get("fingerprint_key"), key),
             },
             "INSTALLED_APPS": list(get("INSTALLED_APPS") or []),
             "MIDDLEWARE": list(get("MIDDLEWARE") or []),
@@ -499,6 +500,15 @@ def is_loading_error(exc: BaseException) -> bool:
     from django.db.migrations.exceptions import BadMigrationError, NodeNotFoundError
 
     return isinstance(exc, (ImportError, SyntaxError, BadMigrationError, NodeNotFoundError, AttributeError, NameError))
+
+
+def fingerprint(run_key: str | None, secret: str) -> str | None:
+    """A keyed hash of a secret: equal on hosts sharing the secret within one run, useless outside it."""
+    if not run_key or not secret:
+        return None
+    import hmac
+
+    return hmac.new(run_key.encode(), secret.encode(), "sha256").hexdigest()[:16]
 
 
 def level_name(level: int) -> str:

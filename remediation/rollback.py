@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 from .changes import STATE_DIR
@@ -46,7 +47,7 @@ def rollback(transport: Transport, root: Path, database: bool = False) -> list[s
     done = restore_files(transport, manifest["files"])
     if database:
         for entry in reversed(manifest["databases"]):
-            restore(transport, entry, {})
+            restore(transport, entry, {}, sys.executable)
             done.append(f"restored database {os.path.basename(entry['name'])} from {os.path.basename(entry['backup'])}")
     manifest["rolled_back"] = True
     transport.write_atomic(str(manifest_path), json.dumps(manifest, indent=2), 0o600)

@@ -15,11 +15,14 @@ class UsageError(Exception):
     """Bad input on the command line or about the project: one line, exit status 2."""
 
 
-def audit_project(project: str | Path | None = None, python: str | None = None, env_file: str | None = None) -> tuple[HostReport, set[str]]:
-    """Audit one local project. Returns the report and the secret values its output must not contain."""
-    project = Path(project) if project else DEMO_PROJECT
+def audit_project(project: str | Path | None = None, python: str | None = None, env_file: str | None = None,
+                  transport=None, fingerprint_key: str | None = None) -> tuple[HostReport, set[str]]:
+    """Audit one project on one host. Returns the report and the secret values its output must not contain."""
+    if project is None and transport is not None and transport.name != "localhost":
+        raise UsageError(f"{transport.name}: no project path (set the host's `project` var)")
+    project = project or DEMO_PROJECT
     try:
-        facts = gather(project, python=python, env_file=env_file)
+        facts = gather(project, python=python, env_file=env_file, transport=transport, fingerprint_key=fingerprint_key)
     except ProjectError as exc:
         raise UsageError(str(exc)) from None
     error = facts.probe_error

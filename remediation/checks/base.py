@@ -21,6 +21,7 @@ AREAS = (
     ("channels", 11, "Django Channels (WebSockets)"),
     ("api", 12, "API endpoints"),
     ("security", 13, "Production security"),
+    ("drift", 14, "Drift across hosts"),
 )
 AREA_TITLES = {key: title for key, _, title in AREAS}
 

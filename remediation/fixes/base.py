@@ -39,6 +39,7 @@ class Options:
     allow_dirty: bool = False
     no_backup: bool = False
     rotate_secret_key: bool = False
+    prompt: bool = True  # ask for missing values when a terminal is attached (off for fleets)
 
 
 @dataclass

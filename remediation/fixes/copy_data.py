@@ -9,7 +9,6 @@ row count of every table is compared before success is reported.
 from __future__ import annotations
 
 import os
-import sqlite3
 
 from ..changes import ChangeFailed
 from ..manage import dbadmin, last_error_line, manage
@@ -17,19 +16,16 @@ from .base import CHANGED, FAILED, OK, Outcome
 
 NAME = "copy_data"
 REPAIRS = ()
-SKIP_TABLES = {"django_migrations", "django_content_type", "auth_permission", "django_session"}
+SKIP_TABLES = ["django_migrations", "django_content_type", "auth_permission", "django_session"]
 EXCLUDE = ("contenttypes", "auth.permission", "sessions")
 
 
-def tables(path: str) -> list[str]:
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
-    return [n for n in names if not n.startswith("sqlite_") and n not in SKIP_TABLES]
-
-
-def counts(path: str, names: list[str]) -> dict[str, int]:
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        return {n: conn.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
+def sqlite_counts(ctx, path: str) -> dict[str, int]:
+    """Row count per table of a SQLite file, read on its host (read-only)."""
+    found = dbadmin(ctx.transport, ctx.facts.python, {"action": "sqlite_counts", "path": path, "skip": SKIP_TABLES})
+    if found.get("error"):
+        raise ChangeFailed(f"copy data: reading {path} failed: {found['error']}")
+    return found["counts"]
 
 
 def plan(ctx) -> Outcome:
@@ -40,12 +36,16 @@ def plan(ctx) -> Outcome:
         return Outcome(OK, "the current database is not a readable SQLite file; nothing to copy")
     if not ctx.options.database_url:
         return Outcome(FAILED, "--copy-data needs --database-url")
-    names = tables(source["name"])
-    target = dbadmin(ctx.transport, ctx.facts.python, {"action": "count", "url": ctx.options.database_url, "tables": names})
+    try:
+        source_counts = sqlite_counts(ctx, source["name"])
+    except ChangeFailed as exc:
+        return Outcome(FAILED, str(exc))
+    target = dbadmin(ctx.transport, ctx.facts.python,
+                     {"action": "count", "url": ctx.options.database_url, "tables": sorted(source_counts)})
     if not target.get("error") and any(target["counts"].values()):
         return Outcome(OK, f"target already holds data ({sum(target['counts'].values())} rows); not copied again")
-    total = sum(counts(source["name"], names).values())
-    return Outcome(CHANGED, f"copy {total} rows in {len(names)} tables from SQLite", action=lambda: copy(ctx, source),
+    total = sum(source_counts.values())
+    return Outcome(CHANGED, f"copy {total} rows in {len(source_counts)} tables from SQLite", action=lambda: copy(ctx, source),
                    action_label="copy data")
 
 
@@ -53,10 +53,11 @@ def copy(ctx, source) -> str:
     folder = os.path.join(ctx.record.folder, "copy-data")
     ctx.transport.makedirs(folder)
     snapshot, dump = os.path.join(folder, "source.sqlite3"), os.path.join(folder, "data.json")
+    python, manage_dir = ctx.facts.python, str(ctx.facts.manage_dir)
     try:
-        with sqlite3.connect(f"file:{source['name']}?mode=ro", uri=True) as original, sqlite3.connect(snapshot) as copy_:
-            original.backup(copy_)
-        python, manage_dir = ctx.facts.python, str(ctx.facts.manage_dir)
+        done = dbadmin(ctx.transport, python, {"action": "sqlite_backup", "src": source["name"], "dst": snapshot})
+        if done.get("error"):
+            raise ChangeFailed(f"copy data: snapshot of the SQLite file failed: {done['error']}")
         sqlite_env = {**ctx.env.merged(), "DATABASE_URL": f"sqlite:///{snapshot}"}
         for step, env, args in (
             ("migrating the SQLite copy", sqlite_env, ("migrate", "--noinput")),
@@ -67,8 +68,8 @@ def copy(ctx, source) -> str:
             result = manage(ctx.transport, python, manage_dir, env, *args)
             if result.returncode != 0:
                 raise ChangeFailed(f"copy data: {step} failed: {last_error_line(result, env)}")
-        names = tables(snapshot)
-        expected = counts(snapshot, names)
+        expected = sqlite_counts(ctx, snapshot)
+        names = sorted(expected)
         target = dbadmin(ctx.transport, python, {"action": "count", "url": ctx.options.database_url, "tables": names})
         if target.get("error"):
             raise ChangeFailed(f"copy data: counting rows in the target failed: {target['error']}")
@@ -78,5 +79,4 @@ def copy(ctx, source) -> str:
         return f"copied {sum(expected.values())} rows; every table's row count matches ({len(names)} tables)"
     finally:
         for path in (snapshot, dump):
-            if os.path.exists(path):
-                os.remove(path)
+            ctx.transport.remove(path)

@@ -23,9 +23,17 @@ def plan(ctx) -> Outcome:
 
 
 def push(ctx) -> str:
-    import git
+    from ..transport import Local
 
     facts = ctx.facts.git
+    if not isinstance(ctx.transport, Local):  # GitPython cannot reach a remote work tree: its git command can
+        result = ctx.transport.run(["git", "push", "--porcelain", "-u", facts.remote, f"{facts.branch}:{facts.branch}"],
+                                   cwd=facts.root, timeout=300)
+        if result.returncode != 0:
+            raise ChangeFailed(f"git push to {facts.remote} failed: {(result.stderr.strip().splitlines() or ['?'])[-1]}")
+        return f"pushed {facts.branch} to {facts.remote}"
+    import git
+
     repo = git.Repo(facts.root)
     try:
         infos = repo.remote(facts.remote).push(refspec=f"{facts.branch}:{facts.branch}", set_upstream=True)

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import os
 import re
-import sqlite3
 from urllib.parse import unquote, urlsplit
 
 from ..changes import ChangeFailed
-from ..manage import last_error_line, manage
+from ..manage import dbadmin, last_error_line, manage
 from .base import CHANGED, FAILED, OK, Outcome
 
 NAME = "migrate"
@@ -63,9 +62,9 @@ def backup_database(ctx, facts, env) -> str:
     ctx.transport.makedirs(folder)
     if db.get("vendor") == "sqlite":
         target = os.path.join(folder, os.path.basename(db["name"]))
-        with sqlite3.connect(f"file:{db['name']}?mode=ro", uri=True) as source, sqlite3.connect(target) as copy:
-            source.backup(copy)
-        os.chmod(target, 0o600)
+        done = dbadmin(ctx.transport, facts.python, {"action": "sqlite_backup", "src": db["name"], "dst": target})
+        if done.get("error"):
+            raise ChangeFailed(f"backing up {db['name']} failed, nothing migrated: {done['error']}")
     elif db.get("vendor") == "postgresql":
         target = os.path.join(folder, f"{db['name']}.dump")
         args = ["pg_dump", "-Fc", "-f", target, "-h", db["host"] or "localhost", "-p", db["port"] or "5432",
@@ -83,14 +82,15 @@ def backup_database(ctx, facts, env) -> str:
 def restore_database(ctx, facts, env, backup: str) -> None:
     db, pgenv = _db(facts, env)
     restore(ctx.transport, {"vendor": db["vendor"], "name": db["name"], "host": db.get("host"), "port": db.get("port"),
-                            "user": db.get("user"), "backup": backup}, pgenv)
+                            "user": db.get("user"), "backup": backup}, pgenv, facts.python)
 
 
-def restore(transport, entry: dict, pgenv: dict) -> None:
+def restore(transport, entry: dict, pgenv: dict, python: str) -> None:
     """Put a recorded database backup back (used after a failed migrate and by rollback)."""
     if entry["vendor"] == "sqlite":
-        with sqlite3.connect(entry["backup"]) as source, sqlite3.connect(entry["name"]) as target:
-            source.backup(target)
+        done = dbadmin(transport, python, {"action": "sqlite_backup", "src": entry["backup"], "dst": entry["name"], "restore": True})
+        if done.get("error"):
+            raise ChangeFailed(f"restoring {entry['name']} failed: {done['error']}")
         return
     args = ["pg_restore", "--clean", "--if-exists", "--no-owner", "-h", entry["host"] or "localhost",
             "-p", entry["port"] or "5432", "-U", entry["user"] or "postgres", "-d", entry["name"], entry["backup"]]

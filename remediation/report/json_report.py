@@ -16,6 +16,7 @@ def host_entry(report: HostReport, fail_level: Severity) -> dict:
     return {
         "host": report.host,
         "project": report.project,
+        "status": report.status,
         "error": report.error,
         "verdict": report.verdict.to_dict(),
         "blocked": blocked(report.findings, fail_level),

@@ -1,0 +1,98 @@
+"""Many hosts at once: one transport (one SSH connection) per host, hosts in parallel threads,
+one broken host never stopping the others, and a recap like Ansible's PLAY RECAP.
+
+The work done on each host is a function ``work(host, transport) -> result``; the same audit and
+fix-prod code runs for local and remote hosts, only the transport differs.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .inventory import Host
+from .runner import UsageError
+from .transport import Local, Transport, TransportError
+
+OK, UNREACHABLE, FAILED = "ok", "unreachable", "failed"
+
+
+@dataclass
+class SshOptions:
+    known_hosts: str | None = None
+    accept_new_host_keys: bool = False
+    connect_timeout: float = 10
+
+
+@dataclass
+class HostRun:
+    host: Host
+    status: str = OK
+    result: object = None
+    error: str | None = None
+    seconds: float = 0.0
+    secrets: set = field(default_factory=set)
+
+
+def transport_for(host: Host, ssh: SshOptions) -> Transport:
+    if host.local:
+        return Local()
+    from .ssh import Ssh
+
+    return Ssh(host.name, host.address, host.port, host.user, host.key_file, known_hosts=ssh.known_hosts,
+               accept_new_host_keys=ssh.accept_new_host_keys, connect_timeout=ssh.connect_timeout)
+
+
+class Progress:
+    """One line per host on stderr as it starts and ends, so stdout stays machine-readable."""
+
+    def __init__(self, enabled: bool, total: int):
+        self.enabled, self.total, self.done = enabled, total, 0
+        self.lock = threading.Lock()
+
+    def say(self, text: str) -> None:
+        if self.enabled:
+            with self.lock:
+                print(text, file=sys.stderr, flush=True)
+
+    def finished(self, run: HostRun, summary: str) -> None:
+        with self.lock:
+            self.done += 1
+            done = self.done
+        self.say(f"[{done}/{self.total}] {run.host.name}: {run.status} in {run.seconds:.1f}s{summary}")
+
+
+def run_hosts(hosts: list[Host], work: Callable, ssh: SshOptions, forks: int = 5, progress: bool = True,
+              summarize: Callable = lambda result: "") -> list[HostRun]:
+    """Run ``work`` on every host, ``forks`` at a time; results in inventory order."""
+    if forks < 1:
+        raise UsageError("--forks must be at least 1")
+    bar = Progress(progress, len(hosts))
+
+    def one(host: Host) -> HostRun:
+        run = HostRun(host)
+        start = time.perf_counter()
+        bar.say(f"[{host.name}] started")
+        transport = None
+        try:
+            transport = transport_for(host, ssh)
+            run.result = work(host, transport)
+        except TransportError as exc:
+            run.status, run.error = UNREACHABLE, str(exc)
+        except UsageError as exc:
+            run.status, run.error = FAILED, str(exc)
+        except Exception as exc:  # one host's bug must not take the fleet down
+            run.status, run.error = FAILED, f"internal error: {type(exc).__name__}: {exc}"
+        finally:
+            if transport is not None and hasattr(transport, "close"):
+                transport.close()
+            run.seconds = time.perf_counter() - start
+        bar.finished(run, summarize(run.result) if run.status == OK else f": {run.error}")
+        return run
+
+    with ThreadPoolExecutor(max_workers=min(forks, max(1, len(hosts)))) as pool:
+        return list(pool.map(one, hosts))
