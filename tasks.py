@@ -1,6 +1,21 @@
 """invoke tasks: parse flags, call remediation.cli, turn its status into the exit code."""
 
-from invoke import Exit, task
+from invoke import Exit, Task, task
+
+
+class AnsibleFlags(Task):
+    """Short flags chosen, not assigned by letter order: Ansible's -i, -l, -f, -C, -D, plus -p."""
+
+    SHORT = {"project": "p", "inventory": "i", "limit": "l", "forks": "f", "check": "C", "diff": "D"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, auto_shortflags=False, **kwargs)
+
+    def arg_opts(self, name, default, taken_names):
+        opts = super().arg_opts(name, default, taken_names)
+        if name in self.SHORT:
+            opts["names"].append(self.SHORT[name])
+        return opts
 
 
 FLEET_HELP = {
@@ -24,6 +39,7 @@ def _ssh(accept_new_host_keys, known_hosts):
 
 
 @task(
+    klass=AnsibleFlags,
     help={
         "project": "Django project folder (manage.py here or one level down); default: the bundled demo",
         "python": "interpreter of the project (default: this one)",
@@ -43,7 +59,7 @@ def audit(c, project=None, python=None, env_file=None, format="text", output=Non
                     inventory=inventory, limit=limit, forks=forks, ssh=_ssh(accept_new_host_keys, known_hosts)))
 
 
-@task(help={"inventory": FLEET_HELP["inventory"], "limit": FLEET_HELP["limit"]})
+@task(klass=AnsibleFlags, help={"inventory": FLEET_HELP["inventory"], "limit": FLEET_HELP["limit"]})
 def inventory(c, inventory, limit=None):
     """Print the hosts an inventory resolves to, with their vars (secrets masked)."""
     from remediation import cli
@@ -52,6 +68,7 @@ def inventory(c, inventory, limit=None):
 
 
 @task(
+    klass=AnsibleFlags,
     iterable=["domain"],
     help={
         "project": "Django project folder; default: the bundled demo (use a copy: invoke demo --dest DIR)",
@@ -71,11 +88,13 @@ def inventory(c, inventory, limit=None):
         "format": "text or json",
         "output": "write the report to this file",
         "fail-level": "lowest severity that blocks production afterwards (exit 1)",
+        **FLEET_HELP,
     },
 )
 def fix_prod(c, project=None, python=None, env_file=None, domain=None, database_url=None, create_database=False,
              copy_data=False, secrets=None, check=False, diff=False, push=False, allow_dirty=False, no_backup=False,
-             rotate_secret_key=False, format="text", output=None, fail_level="high"):
+             rotate_secret_key=False, format="text", output=None, fail_level="high", inventory=None, limit=None,
+             forks=5, accept_new_host_keys=False, known_hosts=None):
     """Repair what blocks production, then audit again (exit 0 ready, 1 still blocked, 2 bad input)."""
     from remediation import cli
     from remediation.fixes.base import Options
@@ -84,10 +103,11 @@ def fix_prod(c, project=None, python=None, env_file=None, domain=None, database_
                       database_url=database_url, create_database=create_database, copy_data=copy_data,
                       secrets_file=secrets, check=check, diff=diff, push=push, allow_dirty=allow_dirty,
                       no_backup=no_backup, rotate_secret_key=rotate_secret_key)
-    _exit(cli.fix_prod(options, fmt=format, output=output, fail_level=fail_level))
+    _exit(cli.fix_prod(options, fmt=format, output=output, fail_level=fail_level, inventory=inventory, limit=limit,
+                       forks=forks, ssh=_ssh(accept_new_host_keys, known_hosts)))
 
 
-@task(help={"project": "Django project folder (default: the bundled demo)",
+@task(klass=AnsibleFlags, help={"project": "Django project folder (default: the bundled demo)",
             "database": "restore the databases backed up before migrate too"})
 def rollback(c, project=None, database=False):
     """Undo the last fix-prod run: files from their backups, and with --database the database."""

@@ -125,7 +125,7 @@ def inventory_command(inventory, limit=None) -> int:
     return EXIT_READY
 
 
-def fix_prod(options, fmt="text", output=None, fail_level="high") -> int:
+def fix_prod(options, fmt="text", output=None, fail_level="high", inventory=None, limit=None, forks=5, ssh=None) -> int:
     from .fixes.base import FAILED
     from .fixprod import fix_prod as run_fix_prod
     from .probe import scrub
@@ -133,27 +133,65 @@ def fix_prod(options, fmt="text", output=None, fail_level="high") -> int:
 
     if fmt not in ("text", "json"):
         return fail(f"--format: unknown format {fmt!r} (choose from text, json)")
-    level = Severity.parse(fail_level)
+    try:
+        level = Severity.parse(fail_level)
+    except ValueError as exc:
+        return fail(f"--fail-level: {exc}")
     out_path = Path(output).expanduser().absolute() if output else None
     if out_path is not None and not out_path.parent.is_dir():
         return fail(f"--output: {out_path.parent}: no such directory")
     try:
-        run, secrets = run_fix_prod(options)
+        if inventory:
+            runs, secrets = fix_prod_fleet(options, inventory, limit, forks, ssh)
+        else:
+            run, secrets = run_fix_prod(options)
+            runs = [run]
     except UsageError as exc:
         return fail(str(exc))
     except KeyboardInterrupt:
         return fail("interrupted; every file is as it was or as it was written whole (atomic writes)")
     if fmt == "json":
-        text = render_json([run], level)
+        text = render_json(runs, level)
     else:
-        text = render_text([run], level, options.diff, color=out_path is None and sys.stdout.isatty())
+        text = render_text(runs, level, options.diff, color=out_path is None and sys.stdout.isatty())
     text = scrub(text, secrets)
     if out_path is not None:
         write_atomically(out_path, text)
     else:
         sys.stdout.write(text)
-    failed = any(r.status == FAILED for r in run.fixes)
-    return EXIT_BLOCKED if failed or blocked(run.after, level) else EXIT_READY
+    failed = any(r.error or any(f.status == FAILED for f in r.fixes) for r in runs)
+    return EXIT_BLOCKED if failed or any(blocked(r.after, level) for r in runs) else EXIT_READY
+
+
+def fix_prod_fleet(options, inventory, limit, forks, ssh):
+    """fix-prod on every selected host in parallel; host vars fill in what the flags leave open."""
+    from dataclasses import replace
+
+    from .fixprod import FixRun
+    from .fixprod import fix_prod as run_fix_prod
+    from .fleet import SshOptions, run_hosts
+
+    hosts = load_hosts(inventory, limit)
+
+    def work(host, transport):
+        mine = replace(options, project=host.project or options.project, python=host.python or options.python,
+                       env_file=host.env_file or options.env_file, domains=options.domains or host.domains,
+                       database_url=options.database_url or host.database_url, prompt=False)
+        run, found = run_fix_prod(mine, transport)
+        run.host = host.name
+        return run, found
+
+    results = run_hosts(hosts, work, ssh or SshOptions(), forks=int(forks), progress=True,
+                        summarize=lambda result: f", {sum(f.status == 'changed' for f in result[0].fixes)} changed")
+    runs, secrets = [], set()
+    for result in results:
+        if result.result is not None:
+            runs.append(result.result[0])
+            secrets |= result.result[1]
+        else:
+            runs.append(FixRun(host=result.host.name, project=str(result.host.project or ""), check=options.check,
+                               error=result.error, status=result.status))
+    return runs, secrets
 
 
 def rollback(project=None, database=False) -> int:

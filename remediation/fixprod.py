@@ -70,6 +70,8 @@ class FixRun:
     after: list[Finding] = field(default_factory=list)
     after_facts: dict = field(default_factory=dict)
     run_id: str | None = None
+    error: str | None = None
+    status: str = "ok"  # ok, unreachable or failed (fleet runs)
 
     def finding_states(self) -> list[tuple[Finding, str]]:
         """Each finding of the audit before, and what became of it; new findings after too."""

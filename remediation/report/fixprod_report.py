@@ -35,6 +35,9 @@ def render_text(runs, fail_level: Severity, show_diff: bool, color: bool = False
     for run in runs:
         mode = " (check mode: nothing changed)" if run.check else ""
         console.rule(f"[bold]fix-prod {run.project} on {run.host}{mode}")
+        if run.error:
+            console.print(f"[bold red]{run.status}:[/] {run.error}")
+            continue
         for result in run.fixes:
             style = STYLE.get(result.status, "")
             console.print(f"  {result.name:<16} [{style}]{result.status:<12}[/] {result.message}")
@@ -51,6 +54,11 @@ def render_text(runs, fail_level: Severity, show_diff: bool, color: bool = False
         console.print("recap: " + run.host + "  " + "  ".join(f"{k}={v}" for k, v in counts.items()))
         state = "BLOCKED" if blocked(run.after, fail_level) else "ready"
         console.print(f"production: {state} at fail level {fail_level}")
+    if len(runs) > 1:
+        console.rule("[bold]RECAP")
+        for run in runs:
+            counts = recap(run)
+            console.print(f"{run.host:<30} : {run.status:<11} " + "  ".join(f"{k}={v}" for k, v in counts.items()))
     return buffer.getvalue()
 
 
@@ -61,6 +69,8 @@ def render_json(runs, fail_level: Severity) -> str:
         hosts.append({
             "host": run.host,
             "project": run.project,
+            "status": run.status,
+            "error": run.error,
             "check": run.check,
             "run_id": run.run_id,
             "recap": recap(run),
@@ -71,5 +81,6 @@ def render_json(runs, fail_level: Severity) -> str:
                          for f, state in run.finding_states()],
             "audit": audit,
         })
-    document = {"fail_level": str(fail_level), "blocked": any(h["audit"]["blocked"] for h in hosts), "hosts": hosts}
+    blocked_any = any(h["audit"]["blocked"] or h["status"] != "ok" for h in hosts)
+    document = {"fail_level": str(fail_level), "blocked": blocked_any, "hosts": hosts}
     return json.dumps(document, indent=2, default=str) + "\n"

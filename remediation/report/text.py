@@ -19,13 +19,19 @@ def render(reports: list[HostReport], fail_level: Severity, color: bool = False)
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=120, highlight=False)
     for report in reports:
         write_host(console, report, fail_level)
+    if len(reports) > 1:
+        console.rule("[bold]RECAP")
+        for report in reports:
+            verdict = "-" if report.status != "ok" else report.verdict.production
+            console.print(f"{report.host:<30} : {report.status:<11} findings={len(report.findings):<3} "
+                          f"blocked={'yes' if blocked(report.findings, fail_level) else 'no'}  production={verdict}")
     return buffer.getvalue()
 
 
 def write_host(console: Console, report: HostReport, fail_level: Severity) -> None:
     console.rule(f"[bold]Readiness of {report.project} on {report.host}")
     if report.error:
-        console.print(f"[bold red]error:[/] {report.error}")
+        console.print(f"[bold red]{report.status}:[/] {report.error}")
         return
     for key, number, title in AREAS:
         findings = [f for f in report.findings if f.area == key]
