@@ -22,11 +22,14 @@ def _settings(facts: dict) -> dict:
 
 
 def _aspects(facts: dict) -> dict:
+    """What is compared; paths inside the project are made relative, so only real differences count."""
     settings = _settings(facts)
+    root = facts.get("root") or "\0"
     migrations = (facts.get("probe") or {}).get("migrations") or {}
     applied = {app: sorted(state.get("applied", [])) for app, state in (migrations.get("apps") or {}).items()}
     return {
-        "settings": {k: json.dumps(v, sort_keys=True, default=str) for k, v in settings.items() if k != "SECRET_KEY"},
+        "settings": {k: json.dumps(v, sort_keys=True, default=str).replace(root, "<root>")
+                     for k, v in settings.items() if k != "SECRET_KEY"},
         "migrations": json.dumps(applied, sort_keys=True),
         "commit": (facts.get("git") or {}).get("head") or "none",
         "secret_key": (settings.get("SECRET_KEY") or {}).get("fingerprint") or "none",

@@ -55,6 +55,10 @@ class Result:
 class Transport:
     name = "?"
 
+    def open(self) -> None:
+        """Connect now (remote transports), so that a host that cannot be reached is told apart
+        from one that fails later; local transports have nothing to open."""
+
     def run(self, argv: list[str], *, input: str | None = None, timeout: float | None = None,
             env: dict | None = None, cwd: str | None = None) -> Result:
         raise NotImplementedError

@@ -1,0 +1,246 @@
+"""audit and fix-prod over SSH: real sshd test hosts on loopback addresses, each with its own copy
+of the demo, driven through `invoke ... -i INVENTORY` exactly as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+from conftest import REPO, copy_demo, invoke, tree_digest
+from dotenv import dotenv_values
+from sshd import ssh_client_key, ssh_host, ssh_hosts  # noqa: F401  (fixtures)
+
+DOMAIN = "thebot.example.com"
+
+
+def write_inventory(tmp_path, hosts, projects, known=None, extra_vars=None, name="inventory.yml"):
+    """Our YAML inventory for the sshd hosts, and a known_hosts file holding ``known`` of them."""
+    inventory = {"hosts": {}}
+    for host, project in zip(hosts, projects):
+        inventory["hosts"][host.name] = {
+            "address": host.address, "port": host.port, "user": host.user, "key": str(host.client_key),
+            "project": str(project), "python": sys.executable, **(extra_vars or {}).get(host.name, {}),
+        }
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(inventory))
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text("".join(h.known_hosts_line + "\n" for h in (hosts if known is None else known)))
+    return path, known_hosts
+
+
+def projects_for(tmp_path, hosts):
+    return [copy_demo(tmp_path / f"{h.name}-thebot") for h in hosts]
+
+
+def run_json(*args):
+    run = invoke(*args, "--format", "json")
+    return run, json.loads(run.stdout) if run.stdout.strip().startswith("{") else None
+
+
+def by_host(document):
+    return {h["host"]: h for h in document["hosts"]}
+
+
+def comparable(findings, root):
+    return sorted((f["id"], f["severity"], f["detail"].replace(str(root), "<root>")) for f in findings)
+
+
+def test_remote_audit_gives_the_local_findings_over_one_connection_per_host(ssh_hosts, tmp_path):
+    hosts = ssh_hosts(2)
+    projects = projects_for(tmp_path, hosts)
+    inventory, known = write_inventory(tmp_path, hosts, projects)
+    before = [tree_digest(p) for p in projects]
+    run, document = run_json("audit", "-i", str(inventory), "--known-hosts", str(known))
+    assert run.returncode == 1, run.stderr
+    remote = by_host(document)
+    assert list(remote) == ["web1", "web2"]
+    for host, project in zip(hosts, projects):
+        local, local_doc = run_json("audit", "--project", str(project))
+        assert comparable(remote[host.name]["findings"], project) == comparable(local_doc["hosts"][0]["findings"], project)
+        assert remote[host.name]["status"] == "ok"
+        assert host.accepted() == 1, "one SSH connection per host per run"
+    assert [tree_digest(p) for p in projects] == before
+    assert "web1: ok in" in run.stderr and "[2/2]" in run.stderr
+
+
+def test_unknown_host_key_stops_that_host_only(ssh_hosts, tmp_path):
+    hosts = ssh_hosts(2)
+    projects = projects_for(tmp_path, hosts)
+    inventory, known = write_inventory(tmp_path, hosts, projects, known=hosts[:1])
+    run, document = run_json("audit", "-i", str(inventory), "--known-hosts", str(known))
+    assert run.returncode == 1
+    result = by_host(document)
+    assert result["web1"]["status"] == "ok" and result["web1"]["findings"]
+    assert result["web2"]["status"] == "unreachable"
+    assert hosts[1].host_key_fingerprint in result["web2"]["error"]
+    assert "unknown host key" in result["web2"]["error"]
+    assert hosts[1].accepted() == 0, "no command may run on a host whose key is unknown"
+    assert known.read_text() == hosts[0].known_hosts_line + "\n"
+
+
+def test_accept_new_host_keys_records_them_then_checks_them(ssh_hosts, tmp_path):
+    hosts = ssh_hosts(2)
+    projects = projects_for(tmp_path, hosts)
+    inventory, known = write_inventory(tmp_path, hosts, projects, known=[])
+    run, document = run_json("audit", "-i", str(inventory), "--known-hosts", str(known), "--accept-new-host-keys")
+    assert all(h["status"] == "ok" for h in document["hosts"]), run.stderr
+    recorded = known.read_text()
+    assert all(h.host_public_key in recorded for h in hosts)
+    strict, document = run_json("audit", "-i", str(inventory), "--known-hosts", str(known))
+    assert all(h["status"] == "ok" for h in document["hosts"])
+
+
+def test_changed_host_key_is_refused_even_with_accept_new(ssh_hosts, tmp_path):
+    hosts = ssh_hosts(1)
+    projects = projects_for(tmp_path, hosts)
+    inventory, known = write_inventory(tmp_path, hosts, projects)
+    recorded = known.read_text()
+    hosts[0].restart(new_host_key=True)
+    run, document = run_json("audit", "-i", str(inventory), "--known-hosts", str(known), "--accept-new-host-keys")
+    host = by_host(document)["web1"]
+    assert host["status"] == "unreachable" and "CHANGED" in host["error"]
+    assert hosts[0].host_key_fingerprint in host["error"]
+    assert known.read_text() == recorded
+    assert hosts[0].accepted() == 0
+
+
+def test_unreachable_host_and_missing_project_do_not_stop_the_others(ssh_hosts, tmp_path):
+    hosts = ssh_hosts(3)
+    projects = projects_for(tmp_path, hosts)
+    projects[2] = tmp_path / "no-such-project"
+    inventory, known = write_inventory(tmp_path, hosts, projects)
+    hosts[1].stop()
+    run, document = run_json("audit", "-i", str(inventory), "--known-hosts", str(known))
+    assert run.returncode == 1
+    result = by_host(document)
+    assert result["web1"]["status"] == "ok" and result["web1"]["findings"]
+    assert result["web2"]["status"] == "unreachable" and "web2" in result["web2"]["error"]
+    assert result["web3"]["status"] == "failed"
+    assert result["web3"]["error"] == f"{tmp_path / 'no-such-project'}: no such directory"
+    text = invoke("audit", "-i", str(inventory), "--known-hosts", str(known))
+    assert "RECAP" in text.stdout and "unreachable" in text.stdout
+
+
+def test_limit_selects_hosts(ssh_hosts, tmp_path):
+    hosts = ssh_hosts(2)
+    inventory, known = write_inventory(tmp_path, hosts, projects_for(tmp_path, hosts))
+    run, document = run_json("audit", "-i", str(inventory), "--known-hosts", str(known), "-l", "web2")
+    assert list(by_host(document)) == ["web2"]
+    assert hosts[0].accepted() == 0
+
+
+def test_malformed_inventory(tmp_path):
+    bad = tmp_path / "bad.ini"
+    bad.write_text("[web]\nweb1 ansible_host=127.0.0.2\nweb2 ansible_port\n")
+    run = invoke("audit", "-i", str(bad))
+    assert run.returncode == 2
+    assert run.stderr.startswith(f"error: {bad}:3:")
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_inventory_task_masks_secrets(tmp_path):
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text("[web]\nweb1 ansible_host=127.0.0.2 database_url=postgres://u:PLANTEDinv@db/x "
+                         "ansible_become_password=PLANTEDbecome\n")
+    run = invoke("inventory", "-i", str(inventory))
+    assert run.returncode == 0
+    assert "PLANTEDinv" not in run.output and "PLANTEDbecome" not in run.output
+    assert "postgres://u:****@db/x" in run.stdout
+
+
+def test_drift_between_hosts(ssh_hosts, tmp_path):
+    hosts = ssh_hosts(3)
+    projects = projects_for(tmp_path, hosts)
+    odd = projects[2]
+    env = (odd / ".env").read_text().replace("SECRET_KEY=django-insecure-", "SECRET_KEY=django-insecure-x")
+    (odd / ".env").write_text(env)
+    subprocess.run([sys.executable, "manage.py", "migrate", "invoices", "--noinput"], cwd=odd / "backend",
+                   capture_output=True, check=True)
+    inventory, known = write_inventory(tmp_path, hosts, projects)
+    run, document = run_json("audit", "-i", str(inventory), "--known-hosts", str(known))
+    result = by_host(document)
+    drift = {f["id"]: f for f in result["web3"]["findings"] if f["area"] == "drift"}
+    assert set(drift) == {"drift.secret_key", "drift.migrations"}
+    assert drift["drift.secret_key"]["detail"] == "web3 differs from web1, web2"
+    assert not [f for f in result["web1"]["findings"] if f["area"] == "drift"]
+    assert "django-insecure-x" not in run.output
+    fingerprints = {h: result[h]["facts"]["probe"]["settings"]["SECRET_KEY"]["fingerprint"] for h in result}
+    assert fingerprints["web1"] == fingerprints["web2"] != fingerprints["web3"]
+
+
+def test_remote_fix_prod_makes_the_local_changes(ssh_host, tmp_path):
+    remote_project, local_project = copy_demo(tmp_path / "remote"), copy_demo(tmp_path / "local")
+    inventory, known = write_inventory(tmp_path, [ssh_host], [remote_project],
+                                       extra_vars={"web1": {"domains": [DOMAIN]}})
+    run, document = run_json("fix-prod", "-i", str(inventory), "--known-hosts", str(known))
+    local, local_doc = run_json("fix-prod", "--project", str(local_project), "--domain", DOMAIN)
+    remote = by_host(document)["web1"]
+    assert remote["status"] == "ok", remote["error"]
+
+    def summary(host):
+        return {f["name"]: f["status"] for f in host["fixes"]}, sorted((f["id"], f["status"]) for f in host["findings"])
+
+    assert summary(remote) == summary(local_doc["hosts"][0])
+    remote_env, local_env = dotenv_values(remote_project / ".env.production"), dotenv_values(local_project / ".env.production")
+    assert set(remote_env) == set(local_env)
+    assert {k: v for k, v in remote_env.items() if k != "SECRET_KEY"} == {k: v for k, v in local_env.items() if k != "SECRET_KEY"}
+    assert oct((remote_project / ".env.production").stat().st_mode & 0o777) == "0o600"
+    assert remote_env["SECRET_KEY"] not in run.output
+    assert ssh_host.accepted() == 1
+    again, document = run_json("fix-prod", "-i", str(inventory), "--known-hosts", str(known))
+    assert by_host(document)["web1"]["recap"]["changed"] == 0
+
+
+def _sshd_tree(pid: int) -> list[int]:
+    """The sshd listener and every session process below it."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo += children.get(current, [])
+    return tree
+
+
+def test_connection_dropped_during_fix_prod(ssh_host, tmp_path):
+    project = copy_demo(tmp_path / "thebot")
+    inventory, known = write_inventory(tmp_path, [ssh_host], [project], extra_vars={"web1": {"domains": [DOMAIN]}})
+    proc = subprocess.Popen([sys.executable, "-m", "invoke", "fix-prod", "-i", str(inventory), "--known-hosts", str(known),
+                             "--format", "json"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while ssh_host.accepted() == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.5)
+    for pid in reversed(_sshd_tree(ssh_host.process.pid)):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    ssh_host.process.wait(5)
+    ssh_host.process = None
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode in (1, 2)
+    assert not list(project.rglob("*.tmp")), "no half-written temp file may stay behind"
+    env = project / ".env.production"
+    if env.exists():
+        assert dotenv_values(env)["DEBUG"] == "False", "the env file is the old one or the whole new one"
+    ssh_host.start()
+    run, document = run_json("fix-prod", "-i", str(inventory), "--known-hosts", str(known))
+    host = by_host(document)["web1"]
+    assert host["status"] == "ok", host["error"]
+    assert dotenv_values(env)["DEBUG"] == "False"
+    assert all(f["status"] in ("ok", "changed", "needs input") for f in host["fixes"])
