@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .envfile import mask_line
-from .transport import Transport
+from .transport import Transport, TransportError
 
 STATE_DIR = ".remediation"
 KEEP_RUNS = 10
@@ -107,6 +107,8 @@ class FileChange:
             record.written(entry)
         except OSError as exc:
             raise ChangeFailed(f"{self.path}: {exc.strerror or type(exc).__name__}") from None
+        except TransportError as exc:  # the connection dropped: the file is the old one or the new one
+            raise ChangeFailed(f"{self.path}: {exc}") from None
         return f"wrote {self.path}"
 
 

@@ -80,7 +80,7 @@ def run_hosts(hosts: list[Host], work: Callable, ssh: SshOptions, forks: int = 5
         transport = None
         try:
             transport = transport_for(host, ssh)
-            (getattr(transport, "_connect", None) or transport.open)()
+            transport.open()
             run.result = work(host, transport)
         except TransportError as exc:
             run.status, run.error = UNREACHABLE, str(exc)

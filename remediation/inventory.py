@@ -1063,7 +1063,6 @@ def select(inventory: Inventory, limit: str | None = None) -> list[Host]:
     if not patterns:
         raise InventoryError(f"--limit {limit!r}: empty pattern")
 
-    order = {host.name: index for index, host in enumerate(inventory.hosts)}
     regular = [p for p in patterns if p[0] not in "!&"]
     intersect = [p[1:] for p in patterns if p[0] == "&"]
     exclude = [p[1:] for p in patterns if p[0] == "!"]

@@ -45,6 +45,8 @@ import threading
 import time
 import uuid
 
+import logging
+
 import paramiko
 from fabric import Config, Connection
 from paramiko.sftp import CMD_EXTENDED
@@ -55,6 +57,10 @@ DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
 GLOBAL_KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts"
 SUDO_PASSWORD_ENV = "REMEDIATION_SUDO_PASSWORD"
 KEEPALIVE_SECONDS = 30
+
+# paramiko logs a traceback from its transport thread when we drop a half-open connection; every
+# failure reaches the caller as a TransportError instead. (Configured logging still sees them.)
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 _NO_PROGRAM = "@@REMEDIATION-NO-PROGRAM@@"
 _NOT_EXECUTABLE = "@@REMEDIATION-NOT-EXECUTABLE@@"
@@ -311,7 +317,8 @@ class Ssh(Transport):
         with self._connect_lock:
             if conn.is_connected:
                 return conn
-            started = time.monotonic()
+            if self._hardened:
+                self._abort()  # a dropped connection: forget its dead transport and SFTP session
             try:
                 self._harden()
                 conn.open()
@@ -321,7 +328,7 @@ class Ssh(Transport):
                 if isinstance(exc, TransportError):
                     raise
                 if isinstance(exc, Exception):
-                    raise TransportError(self._describe(exc, time.monotonic() - started)) from None
+                    raise TransportError(self._describe(exc)) from None
                 raise
             conn.transport.set_keepalive(KEEPALIVE_SECONDS)
             self._sudo_mode = None
@@ -349,17 +356,16 @@ class Ssh(Transport):
                 pass
             conn.transport = None
 
-    def _describe(self, exc: Exception, elapsed: float) -> str:
+    def _describe(self, exc: Exception) -> str:
         label = self.label
         if isinstance(exc, paramiko.BadHostKeyException):
             where = f"{self.known_hosts.path}"
             hop = next((lbl for c, lbl in self._chain() if c.host == exc.hostname), label)
             return _changed_message(hop, exc.key, exc.expected_key, where)
         if isinstance(exc, paramiko.AuthenticationException):
-            keys = self._conn.connect_kwargs.get("key_filename") or []
-            tried = ", ".join(keys) if keys else "the agent and ~/.ssh/id_* keys"
-            return (f"{label}: authentication as {self.user!r} failed ({_one_line(exc)}); "
-                    f"tried {tried} and the agent")
+            keys = list(self._conn.connect_kwargs.get("key_filename") or [])
+            tried = ", ".join(keys + ["the agent", "~/.ssh/id_*"])
+            return f"{label}: authentication as {self.user!r} failed ({_one_line(exc)}); tried {tried}"
         if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):
             reasons = sorted({_one_line(e.strerror or e) for e in exc.errors.values()})
             return f"{label}: cannot connect ({'; '.join(reasons)})"
@@ -370,10 +376,19 @@ class Ssh(Transport):
         if isinstance(exc, EOFError):
             return f"{label}: the server closed the connection during the SSH handshake"
         if isinstance(exc, paramiko.SSHException):
-            return f"{label}: SSH error: {_one_line(exc)}"
+            text = _one_line(exc)
+            if text.startswith(("No existing session", "Error reading SSH protocol banner")):
+                # paramiko's words for "no SSH handshake before the timeout"
+                return (f"{label}: no SSH handshake within {self.connect_timeout:g}s "
+                        "(not an SSH server, or one too busy to answer)")
+            return f"{label}: SSH error: {text}"
         if isinstance(exc, OSError):
             return f"{label}: cannot connect ({_one_line(exc.strerror or exc)})"
         return f"{label}: cannot connect ({type(exc).__name__}: {_one_line(exc)})"
+
+    def open(self) -> None:
+        """Connect now, so that a host that cannot be reached is told apart from later failures."""
+        self._connect()
 
     def close(self) -> None:
         with self._connect_lock:
@@ -427,16 +442,17 @@ class Ssh(Transport):
                 "esac; ")
 
     def _interpret(self, result: Result, argv, cwd, env, become) -> Result:
-        first = result.stderr.split("\n", 1)[0]
-        if first in (_NO_PROGRAM, _NOT_EXECUTABLE, _NO_CWD, _NO_PYTHON):
-            if first == _NO_PYTHON:
+        # Our markers are the last line of stderr (a login shell's rc files may print before them).
+        last = result.stderr.rstrip("\n").rsplit("\n", 1)[-1]
+        if result.returncode in (1, 126, 127) and last in (_NO_PROGRAM, _NOT_EXECUTABLE, _NO_CWD, _NO_PYTHON):
+            if last == _NO_PYTHON:
                 raise TransportError(f"python3: no such program (needed on {self.label} to pass env)")
-            if first == _NO_CWD:
+            if last == _NO_CWD:
                 raise TransportError(f"{cwd}: no such directory")
-            if first == _NOT_EXECUTABLE:
+            if last == _NOT_EXECUTABLE:
                 raise TransportError(f"{argv[0]}: not executable")
             raise TransportError(f"{argv[0]}: no such program")
-        if become and result.returncode == 1 and result.stderr.startswith(f"sudo: {argv[0]}: command not found"):
+        if become and result.returncode == 1 and f"sudo: {argv[0]}: command not found" in result.stderr:
             raise TransportError(f"{argv[0]}: no such program")
         return result
 

@@ -4,7 +4,12 @@ Each ``SshdHost`` is a real ``/usr/sbin/sshd -D`` on its own loopback address (1
 127.0.0.3, ...: Linux routes all of 127/8 to ``lo``) and a free port, with a freshly generated
 ed25519 host key, its own ``sshd_config``, an ``authorized_keys`` holding the session's client
 key, and its own log file (``-E``, LogLevel VERBOSE). Logins are as the current user (root in
-CI). ``accepted()`` counts "Accepted publickey" lines in the log: the proof of how many SSH
+CI). By default the hosts are hermetic: sessions get ``HOME`` set to an empty folder of the
+host's own and this process's ``PATH`` (sshd ``SetEnv``), so the login shell does not source the
+real ``~/.bashrc`` (a ``pyenv init`` there costs ~150 ms per command and, when a session is killed
+during its ``pyenv rehash``, leaves a lock that stalls every later shell for 60 s), and ``python3``
+on the "remote" is the interpreter running the tests. ``hermetic=False`` gives the real login
+environment. ``accepted()`` counts "Accepted publickey" lines in the log: the proof of how many SSH
 connections a run really opened.
 
 Fixtures (import them into a test module, or list this module in ``pytest_plugins``):
@@ -37,7 +42,7 @@ from pathlib import Path
 
 import pytest
 
-SSHD = "/usr/sbin/sshd"
+SSHD = os.environ.get("REMEDIATION_TEST_SSHD", "/usr/sbin/sshd")  # absolute: sshd re-execs itself
 SSH_KEYGEN = "ssh-keygen"
 PRIVSEP_DIR = Path("/run/sshd")
 START_TIMEOUT = 10.0
@@ -50,7 +55,8 @@ class SshdUnavailable(Exception):
 def unavailable(reason: str):
     """Under CI a missing sshd is a failure (CI must not skip); on a laptop, a skip."""
     if os.environ.get("CI") == "true":
-        pytest.fail(f"sshd test hosts are not available ({reason}), and CI must not skip: .ci/run installs openssh-server")
+        pytest.fail(f"sshd test hosts are not available ({reason}), and CI must not skip: "
+                    ".ci/run installs openssh-server")
     pytest.skip(f"sshd test hosts are not available: {reason}")
 
 
@@ -91,6 +97,8 @@ class SshdHost:
     port: int = 0
     user: str = field(default_factory=getpass.getuser)
     extra_config: str = ""
+    env: dict = field(default_factory=dict)
+    hermetic: bool = True
     process: subprocess.Popen | None = None
 
     def __post_init__(self):
@@ -135,6 +143,27 @@ class SshdHost:
         """How many logins this sshd has accepted (one per SSH connection)."""
         return self.log_text().count("Accepted publickey")
 
+    def session_pids(self) -> list[int]:
+        """The per-connection sshd processes below the listener (each calls setsid, so not its group)."""
+        if self.process is None:
+            return []
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == self.process.pid:
+                    found.append(int(entry.name))
+        return found
+
+    def drop_connections(self) -> None:
+        """Kill every open connection (the listener stays): a network failure mid-run."""
+        for pid in self.session_pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
     def ssh_config_entry(self, alias: str | None = None) -> str:
         """A ``Host`` block for an ssh_config file naming this host."""
         return (f"Host {alias or self.name}\n    HostName {self.address}\n    Port {self.port}\n"
@@ -150,6 +179,14 @@ class SshdHost:
         client_pub = self.client_key.with_name(self.client_key.name + ".pub").read_text()
         self.authorized_keys.write_text(client_pub)
         self.authorized_keys.chmod(0o600)
+        env = {}
+        if self.hermetic:
+            home = self.directory / "home"
+            home.mkdir(exist_ok=True)
+            env = {"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")}
+        env.update(self.env)
+        # sshd honours only the first SetEnv line, so every variable goes on this one.
+        set_env = ("SetEnv " + " ".join(f'"{k}={v}"' for k, v in env.items())) if env else ""
         self.config.write_text(
             f"""# test host {self.name}
 ListenAddress {self.address}:{self.port}
@@ -167,6 +204,7 @@ PrintMotd no
 LogLevel VERBOSE
 MaxStartups 100:30:200
 Subsystem sftp internal-sftp
+{set_env}
 {self.extra_config}
 """
         )
@@ -229,7 +267,8 @@ _session_counter = itertools.count()
 
 
 @contextlib.contextmanager
-def sshd_hosts(n: int, base: Path, client_key: Path | None = None, extra_config: str = ""):
+def sshd_hosts(n: int, base: Path, client_key: Path | None = None, extra_config: str = "",
+               env: dict | None = None, hermetic: bool = True):
     """Start ``n`` sshd hosts (web1 on 127.0.0.2, web2 on 127.0.0.3, ...) below ``base``; stop them after."""
     base.mkdir(parents=True, exist_ok=True)
     if client_key is None:
@@ -239,7 +278,7 @@ def sshd_hosts(n: int, base: Path, client_key: Path | None = None, extra_config:
     try:
         for index in range(n):
             host = SshdHost(f"web{index + 1}", f"127.0.0.{index + 2}", base / f"web{index + 1}",
-                            client_key, extra_config=extra_config)
+                            client_key, extra_config=extra_config, env=dict(env or {}), hermetic=hermetic)
             hosts.append(host)
             host.start()
         yield hosts
@@ -264,14 +303,15 @@ def ssh_client_key(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def ssh_hosts(tmp_path, ssh_client_key):
-    """Factory: ``ssh_hosts(n, extra_config="")`` -> n running hosts, stopped after the test."""
+    """Factory: ``ssh_hosts(n, extra_config="", env=None, hermetic=True)`` -> n running hosts,
+    stopped after the test. ``env``: variables every session gets (sshd SetEnv)."""
     stack = contextlib.ExitStack()
     groups = itertools.count()
 
-    def start(n: int = 1, extra_config: str = "") -> list[SshdHost]:
+    def start(n: int = 1, extra_config: str = "", env: dict | None = None, hermetic: bool = True) -> list[SshdHost]:
         try:
             return stack.enter_context(
-                sshd_hosts(n, tmp_path / f"sshd-{next(groups)}", ssh_client_key, extra_config))
+                sshd_hosts(n, tmp_path / f"sshd-{next(groups)}", ssh_client_key, extra_config, env, hermetic))
         except SshdUnavailable as exc:
             unavailable(str(exc))
 
