@@ -87,6 +87,8 @@ class Local(Transport):
     name = "localhost"
 
     def run(self, argv, *, input=None, timeout=None, env=None, cwd=None) -> Result:
+        if cwd is not None and not os.path.isdir(cwd):
+            raise TransportError(f"{cwd}: no such directory")
         try:
             done = subprocess.run(
                 argv, input=input, capture_output=True, text=True, timeout=timeout,
@@ -121,6 +123,12 @@ class Local(Transport):
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                if target.exists():  # keep owner and group: root rewriting the app's .env must not lock the app out
+                    current = target.stat()
+                    try:
+                        os.fchown(handle.fileno(), current.st_uid, current.st_gid)
+                    except PermissionError:
+                        pass
                 if mode is not None:
                     os.fchmod(handle.fileno(), mode)
                 elif target.exists():
