@@ -24,6 +24,7 @@ FLEET_HELP = {
     "forks": "hosts at a time (default 5)",
     "accept-new-host-keys": "record unknown host keys in known_hosts (trust on first use); changed keys are always refused",
     "known-hosts": "known_hosts file (default: ~/.ssh/known_hosts)",
+    "ask-become-pass": "prompt once for the sudo password of hosts with `become` (else REMEDIATION_SUDO_PASSWORD)",
 }
 
 
@@ -32,10 +33,10 @@ def _exit(code: int) -> None:
         raise Exit(code=code)
 
 
-def _ssh(accept_new_host_keys, known_hosts):
+def _ssh(accept_new_host_keys, known_hosts, ask_become_pass=False):
     from remediation.fleet import SshOptions
 
-    return SshOptions(known_hosts=known_hosts, accept_new_host_keys=accept_new_host_keys)
+    return SshOptions(known_hosts=known_hosts, accept_new_host_keys=accept_new_host_keys, ask_become_pass=ask_become_pass)
 
 
 @task(
@@ -51,12 +52,13 @@ def _ssh(accept_new_host_keys, known_hosts):
     }
 )
 def audit(c, project=None, python=None, env_file=None, format="text", output=None, fail_level="high",
-          inventory=None, limit=None, forks=5, accept_new_host_keys=False, known_hosts=None):
+          inventory=None, limit=None, forks=5, accept_new_host_keys=False, known_hosts=None, ask_become_pass=False):
     """Audit a Django project's production readiness (exit 0 ready, 1 blocked, 2 bad input)."""
     from remediation import cli
 
     _exit(cli.audit(project, python=python, env_file=env_file, fmt=format, output=output, fail_level=fail_level,
-                    inventory=inventory, limit=limit, forks=forks, ssh=_ssh(accept_new_host_keys, known_hosts)))
+                    inventory=inventory, limit=limit, forks=forks,
+                    ssh=_ssh(accept_new_host_keys, known_hosts, ask_become_pass)))
 
 
 @task(klass=AnsibleFlags, help={"inventory": FLEET_HELP["inventory"], "limit": FLEET_HELP["limit"]})
@@ -94,7 +96,7 @@ def inventory(c, inventory, limit=None):
 def fix_prod(c, project=None, python=None, env_file=None, domain=None, database_url=None, create_database=False,
              copy_data=False, secrets=None, check=False, diff=False, push=False, allow_dirty=False, no_backup=False,
              rotate_secret_key=False, format="text", output=None, fail_level="high", inventory=None, limit=None,
-             forks=5, accept_new_host_keys=False, known_hosts=None):
+             forks=5, accept_new_host_keys=False, known_hosts=None, ask_become_pass=False):
     """Repair what blocks production, then audit again (exit 0 ready, 1 still blocked, 2 bad input)."""
     from remediation import cli
     from remediation.fixes.base import Options
@@ -104,7 +106,7 @@ def fix_prod(c, project=None, python=None, env_file=None, domain=None, database_
                       secrets_file=secrets, check=check, diff=diff, push=push, allow_dirty=allow_dirty,
                       no_backup=no_backup, rotate_secret_key=rotate_secret_key)
     _exit(cli.fix_prod(options, fmt=format, output=output, fail_level=fail_level, inventory=inventory, limit=limit,
-                       forks=forks, ssh=_ssh(accept_new_host_keys, known_hosts)))
+                       forks=forks, ssh=_ssh(accept_new_host_keys, known_hosts, ask_become_pass)))
 
 
 @task(klass=AnsibleFlags, help={"project": "Django project folder (default: the bundled demo)",

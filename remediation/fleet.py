@@ -26,6 +26,14 @@ class SshOptions:
     known_hosts: str | None = None
     accept_new_host_keys: bool = False
     connect_timeout: float = 10
+    ask_become_pass: bool = False  # prompt once for the sudo password (else REMEDIATION_SUDO_PASSWORD)
+    become_password: str | None = field(default=None, repr=False)
+
+
+def becomes(host: Host) -> bool:
+    """Ansible's ``become`` / ``ansible_become`` host var: run commands through sudo."""
+    value = host.vars.get("become", host.vars.get("ansible_become", False))
+    return value is True or str(value).lower() in ("true", "yes", "1")
 
 
 @dataclass
@@ -44,7 +52,8 @@ def transport_for(host: Host, ssh: SshOptions) -> Transport:
     from .ssh import Ssh
 
     return Ssh(host.name, host.address, host.port, host.user, host.key_file, known_hosts=ssh.known_hosts,
-               accept_new_host_keys=ssh.accept_new_host_keys, connect_timeout=ssh.connect_timeout)
+               accept_new_host_keys=ssh.accept_new_host_keys, connect_timeout=ssh.connect_timeout,
+               become=becomes(host), sudo_password=ssh.become_password if becomes(host) else None)
 
 
 class Progress:
@@ -71,6 +80,10 @@ def run_hosts(hosts: list[Host], work: Callable, ssh: SshOptions, forks: int = 5
     """Run ``work`` on every host, ``forks`` at a time; results in inventory order."""
     if forks < 1:
         raise UsageError("--forks must be at least 1")
+    if any(becomes(h) and not h.local for h in hosts) and ssh.become_password is None:
+        from .ssh import sudo_password_from_env
+
+        ssh.become_password = sudo_password_from_env(prompt=ssh.ask_become_pass)  # asked once, before the threads
     bar = Progress(progress, len(hosts))
 
     def one(host: Host) -> HostRun:
