@@ -105,7 +105,7 @@ def postgres_db():
     """A throwaway PostgreSQL database, dropped afterwards; yields its name."""
     import uuid
 
-    psycopg = pytest.importorskip("psycopg")
+    import psycopg  # in the test extra: a missing driver must fail, not skip
     name = f"remediation_test_{uuid.uuid4().hex[:12]}"
     try:
         admin = psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=3, **POSTGRES)
