@@ -159,9 +159,30 @@ def probe(root, python, env_path, values, transport) -> object:
     return facts
 
 
+@dataclass
+class Plan:
+    """Everything planned for one host, ready to be applied (or shown, in check mode)."""
+
+    run: FixRun
+    ctx: Context
+    outcomes: dict
+    repairs: dict
+    secrets: set
+    python: str
+    stopped: bool = False
+
+
 def fix_prod(options: Options, transport: Transport | None = None) -> tuple[FixRun, set[str]]:
     """Run fix-prod on one project; returns the run and the secret values no output may hold."""
-    transport = transport or Local()
+    plan = plan_fixes(options, transport or Local())
+    if not (options.check or plan.stopped):
+        apply_plan(plan)
+    plan.run.fixes = results(plan.outcomes, plan.repairs)
+    return plan.run, plan.secrets
+
+
+def plan_fixes(options: Options, transport: Transport) -> Plan:
+    """Audit under the production env, plan every fix in memory, probe under the planned env."""
     local = isinstance(transport, Local)
     if not options.project and not local:
         raise UsageError(f"{transport.name}: no project path (set the host's `project` var)")
@@ -175,59 +196,53 @@ def fix_prod(options: Options, transport: Transport | None = None) -> tuple[FixR
     root, env_path, env, before_text = production_env(transport, python, project, options.env_file)
     inputs = Inputs(options.secrets_file, prompt=options.prompt and sys.stdin.isatty() and not options.check)
     facts = probe(root, python, env_path, env.values, transport)
-    secrets = secret_values(env.values) | secret_values(inputs.values)
     if facts.git.dirty_files and not options.allow_dirty:
         raise UsageError(f"{root}: {facts.git.dirty_files} uncommitted file(s) in the work tree; commit them or pass --allow-dirty")
 
     run = FixRun(host=transport.name, project=str(root), check=options.check, before=run_checks(facts))
-    ctx = Context(options=options, transport=transport, facts=facts, env=env, env_path=str(env_path), inputs=inputs)
-    outcomes = {fix.NAME: fix.plan(ctx) for fix in ENV_FIXES}
-    secrets |= secret_values(env.merged())
-
-    pending_create = outcomes[database.NAME].action is not None
-    if pending_create and not options.check:
-        try:
-            outcomes[database.NAME].message += f"; {run_action(outcomes[database.NAME])}"
-        except ChangeFailed as exc:
-            outcomes[database.NAME] = Outcome(FAILED, f"{exc}; nothing else was changed")
-            run.fixes, run.after = results(outcomes, {}), run.before
-            return run, secrets
-    env_changed = bool(env.changed or env.added)
-    ctx.planned = probe(root, python, env_path, env.merged(), transport) if env_changed else facts
-    planned_ids = {f.id for f in run_checks(ctx.planned)}
-    check_database(options, ctx.planned, pending_create and options.check)
-
-    security_outcome, overlay = security_flags.plan(ctx, planned_ids)
-    outcomes[security_flags.NAME] = security_outcome
-    verify_env_fixes(outcomes, planned_ids)
-    for fix in ACTION_FIXES:
-        outcomes[fix.NAME] = fix.plan(ctx)
-    secrets |= secret_values(env.merged())
-
-    env_change = FileChange("env", str(env_path), before_text, env.render(TEMPLATES, new=before_text is None), mode=0o600,
-                            current_mode=transport.file_mode(str(env_path)), env_file=True,
-                            description="production env file")
-    run.changes = [c for c in (env_change, overlay) if c is not None]
+    run.after, run.after_facts = run.before, facts.to_dict()  # until something changes
+    ctx = Context(options=options, transport=transport, facts=facts, env=env, env_path=env_path, inputs=inputs)
     repairs = {fix.NAME: getattr(fix, "REPAIRS", ()) for fix in (*ENV_FIXES, security_flags, *ACTION_FIXES)}
-    if options.check:
-        run.fixes = results(outcomes, repairs)
-        run.after = run.before
-        return run, secrets
+    plan = Plan(run, ctx, {fix.NAME: fix.plan(ctx) for fix in ENV_FIXES}, repairs, set(), python)
+    plan.secrets = secret_values(env.values) | secret_values(inputs.values) | secret_values(env.merged())
 
-    record = RunRecord(transport, str(root))
-    ctx.record = record
-    run.run_id = record.run_id
+    create = plan.outcomes[database.NAME]
+    if create.action is not None and not options.check:
+        # The one change made while planning: the planned env must be probed against a database that exists.
+        try:
+            create.message += f"; {create.action()}"
+        except ChangeFailed as exc:
+            plan.outcomes[database.NAME] = Outcome(FAILED, f"{exc}; nothing else was changed")
+            abandon(plan.outcomes, "the database could not be created")
+            plan.stopped = True
+            return plan
+    ctx.planned = probe(root, python, env_path, env.merged(), transport) if (env.changed or env.added) else facts
+    planned_ids = {f.id for f in run_checks(ctx.planned)}
+    check_database(options, ctx.planned, create.action is not None and options.check)
+
+    plan.outcomes[security_flags.NAME], overlay = security_flags.plan(ctx, planned_ids)
+    verify_env_fixes(plan.outcomes, planned_ids)
+    for fix in ACTION_FIXES:
+        plan.outcomes[fix.NAME] = fix.plan(ctx)
+    plan.secrets |= secret_values(env.merged())
+    env_change = FileChange("env", env_path, before_text, env.render(TEMPLATES, new=before_text is None), mode=0o600,
+                            current_mode=transport.file_mode(env_path), env_file=True, description="production env file")
+    run.changes = [c for c in (env_change, overlay) if c is not None]
+    return plan
+
+
+def apply_plan(plan: Plan) -> None:
+    """Write the files (atomically, backed up), run the actions in order, audit again."""
+    ctx, run, outcomes, transport = plan.ctx, plan.run, plan.outcomes, plan.ctx.transport
+    ctx.record = RunRecord(transport, run.project)
+    run.run_id = ctx.record.run_id
     try:
         for change in run.changes:
-            change.apply(transport, record)
+            change.apply(transport, ctx.record)
     except ChangeFailed as exc:
-        restore_files(transport, record.files)
-        for name in (*outcomes,):
-            if outcomes[name].status == CHANGED:
-                outcomes[name] = Outcome(FAILED, f"not applied: {exc} (files restored)")
-        run.fixes = results(outcomes, repairs)
-        run.after = run.before
-        return run, secrets
+        restore_files(transport, ctx.record.files)
+        abandon(outcomes, f"{exc} (files restored)")
+        return
     failed = None
     for fix in ACTION_FIXES:
         outcome = outcomes[fix.NAME]
@@ -237,23 +252,23 @@ def fix_prod(options: Options, transport: Transport | None = None) -> tuple[FixR
             outcomes[fix.NAME] = Outcome(SKIPPED, f"not run: {failed} failed first")
             continue
         try:
-            outcome.message = run_action(outcome)
+            outcome.message = outcome.action()
         except ChangeFailed as exc:
             outcomes[fix.NAME] = Outcome(FAILED, str(exc))
             failed = fix.NAME
-    run.fixes = results(outcomes, repairs)
-    anything = any(c.changed for c in run.changes) or any(r.status in (CHANGED, FAILED) for r in run.fixes)
-    written = EnvDocument.parse(transport.read_text(env_path) or "", env_path).values
-    after = probe(root, python, env_path, written, transport) if anything else facts
-    run.after = run_checks(after)
-    run.after_facts = after.to_dict()
-    if local:
-        prune_runs(transport, str(root))
-    return run, secrets
+    if any(c.changed for c in run.changes) or any(o.status in (CHANGED, FAILED) for o in outcomes.values()):
+        written = EnvDocument.parse(transport.read_text(ctx.env_path) or "", ctx.env_path).values
+        after = probe(run.project, plan.python, ctx.env_path, written, transport)
+        run.after, run.after_facts = run_checks(after), after.to_dict()
+    if isinstance(transport, Local):
+        prune_runs(transport, run.project)
 
 
-def run_action(outcome: Outcome) -> str:
-    return outcome.action()
+def abandon(outcomes: dict, reason: str) -> None:
+    """Nothing planned was applied: no fix may claim ``changed``."""
+    for name, outcome in outcomes.items():
+        if outcome.status == CHANGED:
+            outcomes[name] = Outcome(FAILED, f"not applied: {reason}")
 
 
 def check_database(options: Options, planned, create_pending_in_check: bool) -> None:
