@@ -101,6 +101,7 @@ def test_markdown_report_has_the_seed_structure(git_demo, tmp_path):
     assert "- [x] Set up Telegram bot token" not in text
     assert "| **Production** | not ready |" in text
     assert "**Needs input from a person:**" in text
+    assert "Database:      sqlite (answers)" in text and "Channel layer: InMemoryChannelLayer" in text
 
 
 def test_text_report_groups_by_area(git_demo):

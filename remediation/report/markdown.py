@@ -21,6 +21,29 @@ def environment() -> Environment:
     return env
 
 
+def summary(facts: dict) -> list[tuple[str, str]]:
+    """The seed's ENVIRONMENT SUMMARY, from the facts (nothing secret is in them)."""
+    probe = facts.get("probe") or {}
+    settings = probe.get("settings") or {}
+    database = probe.get("database") or {}
+    caches = settings.get("CACHES") or {}
+    layer = ((settings.get("CHANNEL_LAYERS") or {}).get("default") or {}).get("BACKEND") or "none"
+    git = facts.get("git") or {}
+    node = facts.get("node") or {}
+    short = lambda dotted: (dotted or "none").rsplit(".", 1)[-1]  # noqa: E731
+    return [
+        ("Python", (probe.get("python") or {}).get("version", "?")),
+        ("Django", (probe.get("django") or {}).get("version", "?")),
+        ("Settings", probe.get("settings_module") or "?"),
+        ("Database", f"{database.get('vendor', '?')} ({'answers' if database.get('reachable') else 'does not answer'})"),
+        ("Cache", ", ".join(f"{alias}: {short(c.get('BACKEND'))}" for alias, c in caches.items()) or "none"),
+        ("Channel layer", short(layer)),
+        ("Celery broker", settings.get("CELERY_BROKER_URL") or "none"),
+        ("Git", f"{git.get('branch') or 'no branch'} at {(git.get('head') or 'no commit')[:12]}" if git.get("is_repo") else "not a repository"),
+        ("Front end", ", ".join(node.get("frameworks") or []) or ("none" if not node.get("package_json") else "package.json")),
+    ]
+
+
 def render(reports: list[HostReport], fail_level: Severity) -> str:
     hosts = []
     for report in reports:
@@ -36,6 +59,7 @@ def render(reports: list[HostReport], fail_level: Severity) -> str:
             "blockers": [f for f in report.findings if f.severity >= fail_level and f.matters_in("production")],
             "needs": sorted({k for f in report.findings if f.fix == "manual" for k in f.needs}),
             "blocked": blocked(report.findings, fail_level),
+            "summary": summary(report.facts) if report.facts else [],
         })
     return environment().get_template("report.md.j2").render(
         hosts=hosts, icons=ICONS, today=date.today().isoformat(), fail_level=str(fail_level)
