@@ -37,18 +37,49 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def audit(project=None, python=None, env_file=None, fmt="text", output=None, fail_level="high",
-          inventory=None, limit=None, forks=5, ssh=None) -> int:
+def output_options(fmt: str, formats, fail_level: str, output: str | None) -> tuple[Severity, Path | None]:
+    """Check --format, --fail-level and --output before any work is done; UsageError otherwise."""
+    if fmt not in formats:
+        raise UsageError(f"--format: unknown format {fmt!r} (choose from {', '.join(formats)})")
     try:
         level = Severity.parse(fail_level)
     except ValueError as exc:
-        return fail(f"--fail-level: {exc}")
-    if fmt not in WRITERS:
-        return fail(f"--format: unknown format {fmt!r} (choose from {', '.join(WRITERS)})")
+        raise UsageError(f"--fail-level: {exc}") from None
     out_path = Path(output).expanduser().absolute() if output else None
     if out_path is not None and not out_path.parent.is_dir():
-        return fail(f"--output: {out_path.parent}: no such directory")
+        raise UsageError(f"--output: {out_path.parent}: no such directory")
+    return level, out_path
+
+
+def emit(text: str, out_path: Path | None) -> int | None:
+    """The report to its file (atomically) or to stdout; an error status if the file cannot be written."""
+    if out_path is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return None
     try:
+        write_atomically(out_path, text)
+    except OSError as exc:
+        return fail(f"--output: {out_path}: {exc.strerror}")
+    return None
+
+
+def collect(results, failed_entry) -> tuple[list, set]:
+    """Per-host results of a fleet run, in order; ``failed_entry(run)`` stands in for a host that failed."""
+    entries, secrets = [], set()
+    for run in results:
+        if run.result is not None:
+            entries.append(run.result[0])
+            secrets |= run.result[1]
+        else:
+            entries.append(failed_entry(run))
+    return entries, secrets
+
+
+def audit(project=None, python=None, env_file=None, fmt="text", output=None, fail_level="high",
+          inventory=None, limit=None, forks=5, ssh=None) -> int:
+    try:
+        level, out_path = output_options(fmt, WRITERS, fail_level, output)
         if inventory:
             reports, secrets = audit_fleet(inventory, limit, forks, ssh)
         else:
@@ -57,14 +88,9 @@ def audit(project=None, python=None, env_file=None, fmt="text", output=None, fai
     except UsageError as exc:
         return fail(str(exc))
     text = render(fmt, reports, level, secrets, color=out_path is None and fmt == "text" and sys.stdout.isatty())
-    if out_path is not None:
-        try:
-            write_atomically(out_path, text)
-        except OSError as exc:
-            return fail(f"--output: {out_path}: {exc.strerror}")
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+    error = emit(text, out_path)
+    if error is not None:
+        return error
     failed = any(r.status != "ok" for r in reports)
     return EXIT_BLOCKED if failed or any(blocked(r.findings, level) for r in reports) else EXIT_READY
 
@@ -98,14 +124,8 @@ def audit_fleet(inventory, limit, forks, ssh):
 
     runs = run_hosts(hosts, work, ssh or SshOptions(), forks=int(forks), progress=True,
                      summarize=lambda result: f", {len(result[0].findings)} findings")
-    reports, secrets = [], set()
-    for run in runs:
-        if run.result is not None:
-            reports.append(run.result[0])
-            secrets |= run.result[1]
-        else:
-            reports.append(HostReport(host=run.host.name, project=str(run.host.project or ""), error=run.error,
-                                      status=run.status))
+    reports, secrets = collect(runs, lambda run: HostReport(host=run.host.name, project=str(run.host.project or ""),
+                                                           error=run.error, status=run.status))
     drift = drift_findings(reports)
     for report in reports:
         report.findings += drift.get(report.host, [])
@@ -131,16 +151,8 @@ def fix_prod(options, fmt="text", output=None, fail_level="high", inventory=None
     from .probe import scrub
     from .report.fixprod_report import render_json, render_text
 
-    if fmt not in ("text", "json"):
-        return fail(f"--format: unknown format {fmt!r} (choose from text, json)")
     try:
-        level = Severity.parse(fail_level)
-    except ValueError as exc:
-        return fail(f"--fail-level: {exc}")
-    out_path = Path(output).expanduser().absolute() if output else None
-    if out_path is not None and not out_path.parent.is_dir():
-        return fail(f"--output: {out_path.parent}: no such directory")
-    try:
+        level, out_path = output_options(fmt, ("text", "json"), fail_level, output)
         if inventory:
             runs, secrets = fix_prod_fleet(options, inventory, limit, forks, ssh)
         else:
@@ -154,11 +166,9 @@ def fix_prod(options, fmt="text", output=None, fail_level="high", inventory=None
         text = render_json(runs, level)
     else:
         text = render_text(runs, level, options.diff, color=out_path is None and sys.stdout.isatty())
-    text = scrub(text, secrets)
-    if out_path is not None:
-        write_atomically(out_path, text)
-    else:
-        sys.stdout.write(text)
+    error = emit(scrub(text, secrets), out_path)
+    if error is not None:
+        return error
     failed = any(r.error or any(f.status == FAILED for f in r.fixes) for r in runs)
     return EXIT_BLOCKED if failed or any(blocked(r.after, level) for r in runs) else EXIT_READY
 
@@ -183,15 +193,8 @@ def fix_prod_fleet(options, inventory, limit, forks, ssh):
 
     results = run_hosts(hosts, work, ssh or SshOptions(), forks=int(forks), progress=True,
                         summarize=lambda result: f", {sum(f.status == 'changed' for f in result[0].fixes)} changed")
-    runs, secrets = [], set()
-    for result in results:
-        if result.result is not None:
-            runs.append(result.result[0])
-            secrets |= result.result[1]
-        else:
-            runs.append(FixRun(host=result.host.name, project=str(result.host.project or ""), check=options.check,
-                               error=result.error, status=result.status))
-    return runs, secrets
+    return collect(results, lambda run: FixRun(host=run.host.name, project=str(run.host.project or ""),
+                                                check=options.check, error=run.error, status=run.status))
 
 
 def rollback(project=None, database=False) -> int:
