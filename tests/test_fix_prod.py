@@ -6,6 +6,8 @@ import json
 import os
 import sqlite3
 import subprocess
+import sys
+import time
 
 import pytest
 from conftest import REPO, git, invoke, tree_digest
@@ -416,3 +418,43 @@ def test_audit_fix_prod_audit(git_demo, postgres_db, redis_server, tmp_path):
     assert git(git_demo, "status", "--porcelain") == ""
     for value in [*(SECRETS[k] for k in SECRET_KEYS), "PLANTEDpath"]:
         assert value not in first.output + run.output + final.output
+
+
+def test_prompt_asks_for_each_missing_value_on_a_terminal(demo):
+    """With a terminal attached, each missing key is asked for (not echoed), validated and written."""
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(REPO)
+        os.execvp(sys.executable, [sys.executable, "-m", "invoke", "fix-prod", "--project", str(demo), "--domain", DOMAIN])
+    answers = dict(SECRETS)
+    seen, everything, asked = b"", b"", []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 1)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+        everything += chunk
+        for key in list(answers):
+            if f"{key} (empty to skip): ".encode() in seen:
+                os.write(fd, answers.pop(key).encode() + b"\n")
+                asked.append(key)
+                seen = b""
+    os.waitpid(pid, 0)
+    assert asked == list(SECRETS), asked
+    env = prod_env(demo)
+    assert all(env[k] == v for k, v in SECRETS.items())
+    import re
+
+    assert b"external         changed" in re.sub(rb"\x1b\[[0-9;]*m", b"", everything)
+    for key in SECRET_KEYS:
+        assert SECRETS[key].encode() not in everything, f"{key} echoed or printed"
