@@ -160,6 +160,11 @@ def test_security_flags_through_a_settings_overlay(demo):
     start = text.index("if not DEBUG:")
     end = text.index("\n\n", start)
     settings.write_text(text[:start] + "pass" + text[end:])
+    before = tree_digest(demo)
+    checked, document = fix_prod(demo, "--domain", DOMAIN, "--check", "--diff")
+    assert statuses(document)["security_flags"] == "changed"
+    assert "+SECURE_HSTS_SECONDS = 31536000" in json.dumps(document)
+    assert tree_digest(demo) == before
     run, document = fix_prod(demo, "--domain", DOMAIN)
     assert statuses(document)["security_flags"] == "changed"
     overlay = demo / "backend" / "config" / "settings_production.py"
@@ -250,6 +255,17 @@ def test_switch_to_postgres_create_copy_and_verify(demo, postgres_db, redis_serv
     url = f"postgres://remediation_role:PLANTEDpgpass@127.0.0.1:5432/{postgres_db}_new"
     sqlite_before = tree_digest(demo / "backend")["db.sqlite3"]
     try:
+        before = tree_digest(demo)
+        checked, document = fix_prod(demo, "--domain", DOMAIN, "--database-url", url, "--create-database", "--copy-data",
+                                     "--check")
+        fixes = {f["name"]: f for f in document["hosts"][0]["fixes"]}
+        assert fixes["database"]["status"] == "changed" and "create role and database" in fixes["database"]["message"]
+        assert fixes["copy_data"]["status"] == "changed"
+        assert tree_digest(demo) == before
+        exists = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc",
+                                 f"SELECT count(*) FROM pg_database WHERE datname = '{postgres_db}_new'"],
+                                capture_output=True, text=True, check=True)
+        assert exists.stdout.strip() == "0", "check mode must not create the database"
         run, document = fix_prod(demo, "--domain", DOMAIN, "--database-url", url, "--create-database", "--copy-data",
                                  "--secrets", str(secrets_file(tmp_path)))
         assert run.returncode == 0, run.stdout + run.stderr
@@ -288,6 +304,9 @@ def test_database_url_that_is_not_postgres(demo):
 def test_push_only_when_asked_and_dirty_tree_stops(git_demo, tmp_path):
     run, document = fix_prod(git_demo, "--domain", DOMAIN)
     assert statuses(document)["git_push"] == "skipped"
+    assert int(git(git_demo, "rev-list", "--count", "origin/main..HEAD")) == 3
+    run, document = fix_prod(git_demo, "--domain", DOMAIN, "--push", "--check")
+    assert statuses(document)["git_push"] == "changed"
     assert int(git(git_demo, "rev-list", "--count", "origin/main..HEAD")) == 3
     run, document = fix_prod(git_demo, "--domain", DOMAIN, "--push")
     assert statuses(document)["git_push"] == "changed"
