@@ -1,8 +1,10 @@
 """Facts: everything known about one project, gathered once, before any check runs.
 
-The Django facts come from the probe (one process in the project's interpreter); around it,
-in parallel threads while Django starts, the env file, git, Docker, requirements and the
-front end. Checks read these and nothing else, so they stay pure and cheap to test.
+The Django facts come from the probe (one process in the project's interpreter); the files
+around it (env file, requirements, compose files, front end) come from hostfacts, read on the
+project's host; git and Docker locally through GitPython and the docker command, in threads
+while Django starts, remotely through hostfacts. Checks read these and nothing else, so they
+stay pure and cheap to test.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ import yaml
 from dotenv.parser import parse_stream
 from packaging.requirements import InvalidRequirement, Requirement
 
-from .probe import mask_url, safe_value, secret_values
 from . import hostfacts
+from .probe import mask_url, safe_value, secret_values
 from .transport import Local, Transport, TransportError
 
 
@@ -76,20 +78,6 @@ def parse_env_text(path: Path | None, text: str | None) -> EnvFile:
         elif binding.key is not None:
             env.values[binding.key] = binding.value or ""
     return env
-
-
-def locate_env_file(root: Path, manage_dir: Path, env_file: str | None) -> Path | None:
-    if env_file:
-        path = Path(env_file).expanduser()
-        if not path.is_absolute():
-            path = Path.cwd() / path
-        if not path.is_file():
-            raise ProjectError(f"{path}: env file not found")
-        return path
-    for folder in (root, manage_dir):
-        if (folder / ".env").is_file():
-            return folder / ".env"
-    return None
 
 
 # --- git --------------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ from . import (
     security,
     services,
 )
-from .base import AREAS  # noqa: F401  (re-exported for the reports)
 
 MODULES = (git, services, environment, python_deps, node, database, django_config, rest_framework, cache, celery, channels, api, security)
 
