@@ -218,6 +218,10 @@ def plan_fixes(options: Options, transport: Transport) -> Plan:
             return plan
     ctx.planned = probe(root, python, env_path, env.merged(), transport) if (env.changed or env.added) else facts
     planned_ids = {f.id for f in run_checks(ctx.planned)}
+    rotated = plan.outcomes[secret_key.NAME]
+    if options.rotate_secret_key and rotated.status == CHANGED and not ctx.planned.settings.get("SECRET_KEY", {}).get("fallbacks"):
+        rotated.message += ("; the settings do not read SECRET_KEY_FALLBACKS, so sessions and signatures made with "
+                            "the old key stop working")
     check_database(options, ctx.planned, create.action is not None and options.check)
 
     plan.outcomes[security_flags.NAME], overlay = security_flags.plan(ctx, planned_ids)
