@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,7 +118,5 @@ def prune_runs(transport: Transport, root: str, keep: int = KEEP_RUNS) -> None:
     runs = Path(root) / STATE_DIR / "runs"
     if not runs.is_dir():
         return
-    import shutil
-
     for old in sorted(p for p in runs.iterdir() if p.is_dir())[:-keep]:
         shutil.rmtree(old, ignore_errors=True)

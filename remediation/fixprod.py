@@ -201,7 +201,8 @@ def plan_fixes(options: Options, transport: Transport) -> Plan:
 
     run = FixRun(host=transport.name, project=str(root), check=options.check, before=run_checks(facts))
     run.after, run.after_facts = run.before, facts.to_dict()  # until something changes
-    ctx = Context(options=options, transport=transport, facts=facts, env=env, env_path=env_path, inputs=inputs)
+    ctx = Context(options=options, transport=transport, facts=facts, env=env, env_path=env_path, inputs=inputs,
+                  findings=run.before)
     repairs = {fix.NAME: getattr(fix, "REPAIRS", ()) for fix in (*ENV_FIXES, security_flags, *ACTION_FIXES)}
     plan = Plan(run, ctx, {fix.NAME: fix.plan(ctx) for fix in ENV_FIXES}, repairs, set(), python)
     plan.secrets = secret_values(env.values) | secret_values(inputs.values) | secret_values(env.merged())

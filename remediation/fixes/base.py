@@ -51,14 +51,10 @@ class Context:
     facts: object  # Facts under the current production env
     env: object  # EnvDocument of the production env file
     env_path: str
-    inputs: dict = field(default_factory=dict)  # values a person supplied (secrets file, environment, prompt)
+    inputs: object = None  # values a person supplies: fixprod.Inputs (secrets file, environment, prompt)
+    findings: list = field(default_factory=list)  # the audit's findings under the current env
     planned: object = None  # Facts under the planned env, once probed
     record: object = None  # RunRecord, at apply time
-
-    def finding_ids(self, facts=None) -> set[str]:
-        from ..checks import run_checks
-
-        return {f.id for f in run_checks(facts or self.facts)}
 
 
 def set_env(ctx: Context, values: dict[str, str]) -> list[str]:

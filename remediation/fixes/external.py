@@ -26,10 +26,8 @@ FORMATS = {
 
 def needed_keys(ctx) -> list[str]:
     """Every key a manual finding names, in the order the findings came."""
-    from ..checks import run_checks
-
     keys = []
-    for finding in run_checks(ctx.facts):
+    for finding in ctx.findings:
         if finding.fix == "manual" and finding.id in REPAIRS:
             keys += [k for k in finding.needs if k not in keys]
     return keys

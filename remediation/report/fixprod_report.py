@@ -76,7 +76,8 @@ def render_json(runs, fail_level: Severity) -> str:
             "recap": recap(run),
             "fixes": [{"name": r.name, "status": r.status, "message": r.message, "repairs": list(r.repairs),
                        "needs": r.needs} for r in run.fixes],
-            "changes": [{"path": c.path, "changed": c.changed, "diff": c.diff()} for c in run.changes],
+            "changes": [{"path": c.path, "description": c.description, "changed": c.changed, "diff": c.diff()}
+                        for c in run.changes],
             "findings": [{"id": f.id, "severity": str(f.severity), "status": state, "needs": list(f.needs)}
                          for f, state in run.finding_states()],
             "audit": audit,
