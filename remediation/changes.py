@@ -113,8 +113,8 @@ class FileChange:
         return f"wrote {self.path}"
 
 
-def prune_runs(transport: Transport, root: str, keep: int = KEEP_RUNS) -> None:
-    """Keep the newest ``keep`` run folders (backups) of a project; older ones go."""
+def prune_runs(root: str, keep: int = KEEP_RUNS) -> None:
+    """Keep the newest ``keep`` run folders (backups) of a local project; older ones go."""
     runs = Path(root) / STATE_DIR / "runs"
     if not runs.is_dir():
         return

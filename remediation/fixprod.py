@@ -266,7 +266,7 @@ def apply_plan(plan: Plan) -> None:
         after = probe(run.project, plan.python, ctx.env_path, written, transport)
         run.after, run.after_facts = run_checks(after), after.to_dict()
     if isinstance(transport, Local):
-        prune_runs(transport, run.project)
+        prune_runs(run.project)
 
 
 def abandon(outcomes: dict, reason: str) -> None:
