@@ -477,3 +477,15 @@ def test_prompt_asks_for_each_missing_value_on_a_terminal(demo):
     assert b"external         changed" in re.sub(rb"\x1b\[[0-9;]*m", b"", everything)
     for key in SECRET_KEYS:
         assert SECRETS[key].encode() not in everything, f"{key} echoed or printed"
+
+
+def test_backups_are_kept_for_the_newest_runs_only(tmp_path):
+    from remediation.changes import KEEP_RUNS, STATE_DIR, prune_runs
+
+    runs = tmp_path / STATE_DIR / "runs"
+    names = [f"20261125T10{minute:02d}00-1" for minute in range(KEEP_RUNS + 3)]
+    for name in names:
+        (runs / name).mkdir(parents=True)
+        (runs / name / "manifest.json").write_text("{}")
+    prune_runs(str(tmp_path))
+    assert sorted(p.name for p in runs.iterdir()) == names[-KEEP_RUNS:]
