@@ -175,6 +175,11 @@ def test_remote_fix_prod_makes_the_local_changes(ssh_host, tmp_path):
     remote_project, local_project = copy_demo(tmp_path / "remote"), copy_demo(tmp_path / "local")
     inventory, known = write_inventory(tmp_path, [ssh_host], [remote_project],
                                        extra_vars={"web1": {"domains": [DOMAIN]}})
+    before = tree_digest(remote_project)
+    checked, document = run_json("fix-prod", "-i", str(inventory), "--known-hosts", str(known), "-C", "-D")
+    assert {f["name"]: f["status"] for f in by_host(document)["web1"]["fixes"]}["secret_key"] == "changed"
+    assert "+DEBUG=False" in by_host(document)["web1"]["changes"][0]["diff"]
+    assert tree_digest(remote_project) == before, "check mode over SSH writes nothing"
     run, document = run_json("fix-prod", "-i", str(inventory), "--known-hosts", str(known))
     local, local_doc = run_json("fix-prod", "--project", str(local_project), "--domain", DOMAIN)
     remote = by_host(document)["web1"]
@@ -189,7 +194,7 @@ def test_remote_fix_prod_makes_the_local_changes(ssh_host, tmp_path):
     assert {k: v for k, v in remote_env.items() if k != "SECRET_KEY"} == {k: v for k, v in local_env.items() if k != "SECRET_KEY"}
     assert oct((remote_project / ".env.production").stat().st_mode & 0o777) == "0o600"
     assert remote_env["SECRET_KEY"] not in run.output
-    assert ssh_host.accepted() == 1
+    assert ssh_host.accepted() == 2, "one connection per run: the check run and this one"
     again, document = run_json("fix-prod", "-i", str(inventory), "--known-hosts", str(known))
     assert by_host(document)["web1"]["recap"]["changed"] == 0
 
@@ -215,3 +220,20 @@ def test_connection_dropped_during_fix_prod(ssh_host, tmp_path):
     assert host["status"] == "ok", host["error"]
     assert dotenv_values(env)["DEBUG"] == "False"
     assert all(f["status"] in ("ok", "changed", "needs input") for f in host["fixes"])
+
+
+def test_an_ansible_ini_inventory_works_unchanged(ssh_hosts, tmp_path):
+    hosts = ssh_hosts(2)
+    projects = projects_for(tmp_path, hosts)
+    lines = ["[web]"]
+    for host, project in zip(hosts, projects):
+        lines.append(f"{host.name} ansible_host={host.address} ansible_port={host.port} project={project}")
+    lines += ["", "[web:vars]", f"ansible_user={hosts[0].user}", f"ansible_ssh_private_key_file={hosts[0].client_key}",
+              f"ansible_python_interpreter={sys.executable}", ""]
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text("\n".join(lines))
+    known = tmp_path / "known_hosts"
+    known.write_text("".join(h.known_hosts_line + "\n" for h in hosts))
+    run, document = run_json("audit", "-i", str(inventory), "--known-hosts", str(known), "-l", "web")
+    assert [(h["host"], h["status"]) for h in document["hosts"]] == [("web1", "ok"), ("web2", "ok")], run.stderr
+    assert {f["id"] for f in document["hosts"][0]["findings"]} >= {"env.debug", "env.secret_key", "database.sqlite"}
