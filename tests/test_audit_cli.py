@@ -53,7 +53,7 @@ def findings_by_id(document):
     return {f["id"]: f for f in document["hosts"][0]["findings"]}
 
 
-def test_demo_in_git_with_unpushed_commits_gives_the_seed_findings(git_demo):
+def test_demo_in_git_with_unpushed_commits_gives_the_seed_findings(git_demo, redis_server):
     before = tree_digest(git_demo)
     run, document = audit_json("--project", str(git_demo))
     assert run.returncode == 1, run.stderr
