@@ -11,10 +11,8 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .envfile import mask_line
 from .transport import Transport, TransportError
@@ -113,10 +111,12 @@ class FileChange:
         return f"wrote {self.path}"
 
 
-def prune_runs(root: str, keep: int = KEEP_RUNS) -> None:
-    """Keep the newest ``keep`` run folders (backups) of a local project; older ones go."""
-    runs = Path(root) / STATE_DIR / "runs"
-    if not runs.is_dir():
+def prune_runs(transport: Transport, root: str, keep: int = KEEP_RUNS) -> None:
+    """Keep the newest ``keep`` run folders (backups) of a project, on its host; older ones go."""
+    runs = os.path.join(root, STATE_DIR, "runs")
+    found = transport.run(["find", runs, "-mindepth", "1", "-maxdepth", "1", "-type", "d"], timeout=60)
+    if found.returncode != 0:
         return
-    for old in sorted(p for p in runs.iterdir() if p.is_dir())[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
+    old = sorted(line for line in found.stdout.splitlines() if line.strip())[:-keep]
+    if old:
+        transport.run(["rm", "-rf", "--", *old], timeout=300)

@@ -265,8 +265,7 @@ def apply_plan(plan: Plan) -> None:
         written = EnvDocument.parse(transport.read_text(ctx.env_path) or "", ctx.env_path).values
         after = probe(run.project, plan.python, ctx.env_path, written, transport)
         run.after, run.after_facts = run_checks(after), after.to_dict()
-    if isinstance(transport, Local):
-        prune_runs(run.project)
+    prune_runs(transport, run.project)
 
 
 def abandon(outcomes: dict, reason: str) -> None:

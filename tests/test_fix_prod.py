@@ -481,11 +481,12 @@ def test_prompt_asks_for_each_missing_value_on_a_terminal(demo):
 
 def test_backups_are_kept_for_the_newest_runs_only(tmp_path):
     from remediation.changes import KEEP_RUNS, STATE_DIR, prune_runs
+    from remediation.transport import Local
 
     runs = tmp_path / STATE_DIR / "runs"
     names = [f"20261125T10{minute:02d}00-1" for minute in range(KEEP_RUNS + 3)]
     for name in names:
         (runs / name).mkdir(parents=True)
         (runs / name / "manifest.json").write_text("{}")
-    prune_runs(str(tmp_path))
+    prune_runs(Local(), str(tmp_path))
     assert sorted(p.name for p in runs.iterdir()) == names[-KEEP_RUNS:]
