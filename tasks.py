@@ -110,12 +110,14 @@ def fix_prod(c, project=None, python=None, env_file=None, domain=None, database_
 
 
 @task(klass=AnsibleFlags, help={"project": "Django project folder (default: the bundled demo)",
-            "database": "restore the databases backed up before migrate too"})
-def rollback(c, project=None, database=False):
+                                "database": "restore the databases backed up before migrate too", **FLEET_HELP})
+def rollback(c, project=None, database=False, inventory=None, limit=None, forks=5, accept_new_host_keys=False,
+             known_hosts=None, ask_become_pass=False):
     """Undo the last fix-prod run: files from their backups, and with --database the database."""
     from remediation import cli
 
-    _exit(cli.rollback(project, database=database))
+    _exit(cli.rollback(project, database=database, inventory=inventory, limit=limit, forks=forks,
+                       ssh=_ssh(accept_new_host_keys, known_hosts, ask_become_pass)))
 
 
 @task(help={"dest": "folder to copy the bundled demo project into"})

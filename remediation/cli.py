@@ -197,17 +197,37 @@ def fix_prod_fleet(options, inventory, limit, forks, ssh):
                                                 check=options.check, error=run.error, status=run.status))
 
 
-def rollback(project=None, database=False) -> int:
-    from .rollback import NothingToRollBack, rollback as run_rollback
+def rollback(project=None, database=False, inventory=None, limit=None, forks=5, ssh=None) -> int:
+    """Undo the last fix-prod run, here or on every selected host of an inventory."""
+    from .fleet import OK, SshOptions, run_hosts
+    from .rollback import NothingToRollBack
+    from .rollback import rollback as run_rollback
     from .transport import Local
 
-    root = Path(project or DEMO_PROJECT).expanduser().resolve()
+    if not inventory:
+        try:
+            lines = run_rollback(Local(), str(Path(project or DEMO_PROJECT).expanduser().resolve()), database=database)
+        except NothingToRollBack as exc:
+            return fail(str(exc))
+        print("\n".join(lines))
+        return EXIT_READY
+
+    def work(host, transport):
+        if not host.project:
+            raise UsageError(f"{host.name}: no project path (set the host's `project` var)")
+        try:
+            return run_rollback(transport, host.project, database=database, python=host.python or "python3")
+        except NothingToRollBack as exc:
+            raise UsageError(str(exc)) from None
+
     try:
-        for line in run_rollback(Local(), root, database=database):
-            print(line)
-    except NothingToRollBack as exc:
+        results = run_hosts(load_hosts(inventory, limit), work, ssh or SshOptions(), forks=int(forks))
+    except UsageError as exc:
         return fail(str(exc))
-    return EXIT_READY
+    for result in results:
+        lines = result.result if result.status == OK else [f"{result.status}: {result.error}"]
+        print("\n".join(f"{result.host.name}: {line}" for line in lines))
+    return EXIT_READY if all(r.status == OK for r in results) else EXIT_BLOCKED
 
 
 def demo(dest: str) -> int:

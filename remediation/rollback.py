@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
-
 from .changes import STATE_DIR
 from .transport import Transport
 
@@ -30,25 +28,26 @@ def restore_files(transport: Transport, files: list[dict]) -> list[str]:
     return done
 
 
-def latest_manifest(root: Path) -> Path:
-    runs = root / STATE_DIR / "runs"
-    manifests = sorted(runs.glob("*/manifest.json")) if runs.is_dir() else []
-    for manifest in reversed(manifests):
-        if not json.loads(manifest.read_text()).get("rolled_back"):
-            return manifest
+def latest_manifest(transport: Transport, root: str) -> tuple[str, dict]:
+    """The newest run of ``root`` not rolled back yet, read on the project's host."""
+    runs = os.path.join(root, STATE_DIR, "runs")
+    found = transport.run(["find", runs, "-mindepth", "2", "-maxdepth", "2", "-name", "manifest.json"], timeout=60)
+    for path in sorted((line for line in found.stdout.splitlines() if line.strip()), reverse=True):
+        manifest = json.loads(transport.read_text(path) or "{}")
+        if manifest and not manifest.get("rolled_back"):
+            return path, manifest
     raise NothingToRollBack(f"{root}: no fix-prod run to roll back")
 
 
-def rollback(transport: Transport, root: Path, database: bool = False) -> list[str]:
+def rollback(transport: Transport, root: str, database: bool = False, python: str | None = None) -> list[str]:
     from .fixes.migrate import restore
 
-    manifest_path = latest_manifest(root)
-    manifest = json.loads(manifest_path.read_text())
+    manifest_path, manifest = latest_manifest(transport, root)
     done = restore_files(transport, manifest["files"])
     if database:
         for entry in reversed(manifest["databases"]):
-            restore(transport, entry, {}, sys.executable)
+            restore(transport, entry, {}, python or sys.executable)
             done.append(f"restored database {os.path.basename(entry['name'])} from {os.path.basename(entry['backup'])}")
     manifest["rolled_back"] = True
-    transport.write_atomic(str(manifest_path), json.dumps(manifest, indent=2), 0o600)
+    transport.write_atomic(manifest_path, json.dumps(manifest, indent=2), 0o600)
     return [f"rolled back run {manifest['run_id']}"] + done

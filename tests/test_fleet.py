@@ -237,3 +237,17 @@ def test_an_ansible_ini_inventory_works_unchanged(ssh_hosts, tmp_path):
     run, document = run_json("audit", "-i", str(inventory), "--known-hosts", str(known), "-l", "web")
     assert [(h["host"], h["status"]) for h in document["hosts"]] == [("web1", "ok"), ("web2", "ok")], run.stderr
     assert {f["id"] for f in document["hosts"][0]["findings"]} >= {"env.debug", "env.secret_key", "database.sqlite"}
+
+
+def test_rollback_over_ssh(ssh_host, tmp_path):
+    project = copy_demo(tmp_path / "thebot")
+    dev_env = (project / ".env").read_text()
+    inventory, known = write_inventory(tmp_path, [ssh_host], [project], extra_vars={"web1": {"domains": [DOMAIN]}})
+    run_json("fix-prod", "-i", str(inventory), "--known-hosts", str(known))
+    assert (project / ".env.production").exists()
+    rolled = invoke("rollback", "-i", str(inventory), "--known-hosts", str(known), "--database")
+    assert rolled.returncode == 0, rolled.output
+    assert "web1: rolled back run" in rolled.stdout
+    assert not (project / ".env.production").exists() and (project / ".env").read_text() == dev_env
+    again = invoke("rollback", "-i", str(inventory), "--known-hosts", str(known))
+    assert again.returncode == 1 and "no fix-prod run to roll back" in again.stdout
