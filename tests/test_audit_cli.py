@@ -139,3 +139,12 @@ def test_usage_errors_exit_2_with_one_line(args, message):
     assert message in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
     assert run.stdout == ""
+
+
+def test_one_django_start_per_audit(demo, tmp_path):
+    starts = tmp_path / "starts.log"
+    settings = demo / "backend" / "config" / "settings.py"
+    settings.write_text(f"open({str(starts)!r}, 'a').write('start\\n')\n" + settings.read_text())
+    run = invoke("audit", "--project", str(demo), "--format", "json")
+    assert run.returncode == 1
+    assert starts.read_text() == "start\n", "the settings must be imported exactly once per audit"
