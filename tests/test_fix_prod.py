@@ -490,3 +490,13 @@ def test_backups_are_kept_for_the_newest_runs_only(tmp_path):
         (runs / name / "manifest.json").write_text("{}")
     prune_runs(Local(), str(tmp_path))
     assert sorted(p.name for p in runs.iterdir()) == names[-KEEP_RUNS:]
+
+
+def test_a_run_with_nothing_to_do_starts_django_once(demo, tmp_path):
+    fix_prod(demo, "--domain", DOMAIN)
+    starts = tmp_path / "starts.log"
+    settings = demo / "backend" / "config" / "settings.py"
+    settings.write_text(f"open({str(starts)!r}, 'a').write('start\\n')\n" + settings.read_text())
+    run, document = fix_prod(demo, "--domain", DOMAIN)
+    assert document["hosts"][0]["recap"]["changed"] == 0
+    assert starts.read_text() == "start\n"
