@@ -188,6 +188,9 @@ def plan_fixes(options: Options, transport: Transport) -> Plan:
         raise UsageError(f"{transport.name}: no project path (set the host's `project` var)")
     python = options.python or (sys.executable if local else "python3")
     project = str(Path(options.project or DEMO_PROJECT).expanduser().resolve()) if local else options.project
+    if local and project == str(DEMO_PROJECT.resolve()) and not options.check:
+        raise UsageError("the bundled demo is never changed in place: copy it with `invoke demo --dest DIR` "
+                         "and pass --project DIR (or use --check)")
     if options.database_url:
         try:
             database.validate(options.database_url)

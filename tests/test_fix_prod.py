@@ -500,3 +500,14 @@ def test_a_run_with_nothing_to_do_starts_django_once(demo, tmp_path):
     run, document = fix_prod(demo, "--domain", DOMAIN)
     assert document["hosts"][0]["recap"]["changed"] == 0
     assert starts.read_text() == "start\n"
+
+
+def test_the_bundled_demo_is_never_changed_in_place():
+    from conftest import DEMO
+
+    before = tree_digest(DEMO)
+    run = invoke("fix-prod", "--domain", DOMAIN)
+    assert run.returncode == 2 and "the bundled demo is never changed in place" in run.stderr
+    checked = invoke("fix-prod", "--domain", DOMAIN, "--check")
+    assert checked.returncode == 1
+    assert tree_digest(DEMO) == before
