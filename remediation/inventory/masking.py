@@ -1,0 +1,68 @@
+"""``masked``: what may be printed of a host, so that printing an inventory shows no secret."""
+
+from __future__ import annotations
+
+from remediation.probe import MASK, is_secret_name, mask_url, scrub, url_password
+
+from .model import Host, Vaulted
+
+
+def masked(host: Host) -> dict:
+    """What may be printed of a host: its settings and vars, secrets as ****.
+
+    Variables with a secret-looking name (``*_password``, ``*_token``, ``ansible_become_pass``,
+    ...; not ``*_file``, which name files) are replaced whole, URLs lose their password, vault
+    values are masked, and every secret value found is scrubbed from every other string.
+    """
+    secrets: set[str] = set()
+
+    def collect(value) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                collect(item)
+        elif value is not None and not isinstance(value, (bool, Vaulted)) and str(value):
+            secrets.add(str(value))
+
+    def walk(name: str, value):
+        if isinstance(value, Vaulted):
+            return MASK
+        if is_secret_name(name) and not name.lower().endswith("_file"):
+            if value is None or value == "":
+                return value
+            collect(value)
+            return MASK
+        if isinstance(value, dict):
+            return {str(key): walk(str(key), item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [walk(name, item) for item in value]
+        if isinstance(value, str):
+            password = url_password(value)
+            if password:
+                secrets.add(password)
+            return mask_url(value)
+        return value
+
+    out = {
+        "name": host.name,
+        "address": host.address,
+        "port": host.port,
+        "user": host.user,
+        "key_file": host.key_file,
+        "local": host.local,
+        "groups": list(host.groups),
+        "vars": walk("vars", host.vars),
+    }
+
+    def clean(value):
+        if isinstance(value, str):
+            return scrub(value, secrets)
+        if isinstance(value, dict):
+            return {key: clean(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [clean(item) for item in value]
+        return value
+
+    return clean(out)
