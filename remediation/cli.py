@@ -37,6 +37,11 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
+def needs_inventory(inventory, limit) -> None:
+    if limit and not inventory:
+        raise UsageError("--limit selects hosts of an inventory: pass -i INVENTORY too")
+
+
 def output_options(fmt: str, formats, fail_level: str, output: str | None) -> tuple[Severity, Path | None]:
     """Check --format, --fail-level and --output before any work is done; UsageError otherwise."""
     if fmt not in formats:
@@ -79,6 +84,7 @@ def collect(results, failed_entry) -> tuple[list, set]:
 def audit(project=None, python=None, env_file=None, fmt="text", output=None, fail_level="high",
           inventory=None, limit=None, forks=5, ssh=None) -> int:
     try:
+        needs_inventory(inventory, limit)
         level, out_path = output_options(fmt, WRITERS, fail_level, output)
         if inventory:
             reports, secrets = audit_fleet(inventory, limit, forks, ssh)
@@ -152,6 +158,7 @@ def fix_prod(options, fmt="text", output=None, fail_level="high", inventory=None
     from .report.fixprod_report import render_json, render_text
 
     try:
+        needs_inventory(inventory, limit)
         level, out_path = output_options(fmt, ("text", "json"), fail_level, output)
         if inventory:
             runs, secrets = fix_prod_fleet(options, inventory, limit, forks, ssh)
@@ -206,8 +213,9 @@ def rollback(project=None, database=False, inventory=None, limit=None, forks=5, 
 
     if not inventory:
         try:
+            needs_inventory(inventory, limit)
             lines = run_rollback(Local(), str(Path(project or DEMO_PROJECT).expanduser().resolve()), database=database)
-        except NothingToRollBack as exc:
+        except (NothingToRollBack, UsageError) as exc:
             return fail(str(exc))
         print("\n".join(lines))
         return EXIT_READY

@@ -132,6 +132,7 @@ def test_demo_task_copies_the_demo(tmp_path):
     (("--format", "yaml"), "unknown format 'yaml'"),
     (("--fail-level", "severe"), "unknown severity 'severe'"),
     (("--output", "/nonexistent-dir/report.json"), "/nonexistent-dir: no such directory"),
+    (("-l", "web1"), "--limit selects hosts of an inventory: pass -i INVENTORY too"),
 ])
 def test_usage_errors_exit_2_with_one_line(args, message):
     run = invoke("audit", *args)
