@@ -151,3 +151,21 @@ def test_model_changes_without_migrations(demo, model_change):
     models.write_text(text.replace(anchor, anchor + model_change, 1))
     run, document = audit(demo)
     assert "invoices: Add field note to invoice" in ids(document)["database.model_changes"]["detail"]
+
+
+def test_an_app_that_does_not_exist(demo):
+    settings = demo / "backend" / "config" / "settings.py"
+    settings.write_text(settings.read_text() + "\nINSTALLED_APPS = INSTALLED_APPS + ['no_such_app']\n")
+    run, document = audit(demo)
+    assert run.returncode == 1
+    finding = ids(document)["django.settings_error"]
+    assert finding["detail"].startswith("ModuleNotFoundError: No module named 'no_such_app' (setup, at ")
+    assert "Traceback" not in run.output
+
+
+def test_settings_that_exit(demo):
+    settings = demo / "backend" / "config" / "settings.py"
+    settings.write_text("import sys\nsys.exit('settings refuse to load')\n" + settings.read_text())
+    run, document = audit(demo)
+    assert run.returncode == 1
+    assert ids(document)["django.settings_error"]["detail"].startswith("SystemExit: settings refuse to load (settings, at ")
