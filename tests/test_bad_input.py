@@ -169,3 +169,12 @@ def test_settings_that_exit(demo):
     run, document = audit(demo)
     assert run.returncode == 1
     assert ids(document)["django.settings_error"]["detail"].startswith("SystemExit: settings refuse to load (settings, at ")
+
+
+def test_requirements_not_installed_are_named(demo):
+    requirements = demo / "backend" / "requirements.txt"
+    requirements.write_text(requirements.read_text() + "no-such-package-remediation>=1.0\nDjango<2\n")
+    run, document = audit(demo)
+    found = ids(document)
+    assert found["python.missing"]["detail"].endswith(": no-such-package-remediation")
+    assert "Django" in found["python.version_mismatch"]["detail"] and "wants <2" in found["python.version_mismatch"]["detail"]
