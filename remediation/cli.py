@@ -5,10 +5,8 @@ Exit statuses follow the issue: 0 production ready at the fail level, 1 blocked,
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from .findings import Severity, blocked
@@ -24,17 +22,10 @@ def fail(message: str) -> int:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Temp file in the same folder, fsync, rename: a reader never sees half a report."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """The report through the same atomic write as every other file: a reader never sees half of it."""
+    from .transport import Local
+
+    Local().write_atomic(str(path), text)
 
 
 def needs_inventory(inventory, limit) -> None:

@@ -12,12 +12,15 @@ the same small interface, so facts, checks and fixes are written once for both:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +42,20 @@ SCRIPT_BOOTSTRAP = (
     "import sys, io; config = sys.stdin.readline(); source = sys.stdin.read(); sys.stdin = io.StringIO(config); "
     "exec(compile(source, 'remediation-script.py', 'exec'), {'__name__': '__main__'})"
 )
+
+
+@contextlib.contextmanager
+def interrupts_deferred():
+    """Hold Ctrl-C (and SIGTERM) until the block is done: a write is whole or not there, and no
+    temp file is left between mkstemp and the rename. Only the main thread receives signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 class TransportError(Exception):
@@ -119,7 +136,11 @@ class Local(Transport):
 
     def write_atomic(self, path: str, text: str, mode: int | None = None) -> None:
         """Ansible's atomic_move: temp file in the same folder, fsync, mode, rename; no debris on failure."""
-        target = Path(path)
+        with interrupts_deferred():
+            self._write_atomic(Path(path), text, mode)
+
+    @staticmethod
+    def _write_atomic(target: Path, text: str, mode: int | None) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
