@@ -120,3 +120,8 @@ class HostReport:
     @property
     def verdict(self) -> Verdict:
         return verdict_for(self.findings)
+
+    @property
+    def needs_input(self) -> list[str]:
+        """Every value only a person can supply, by env key, across the manual findings."""
+        return sorted({key for f in self.findings if f.fix == MANUAL for key in f.needs})

@@ -21,7 +21,7 @@ def host_entry(report: HostReport, fail_level: Severity) -> dict:
         "verdict": report.verdict.to_dict(),
         "blocked": blocked(report.findings, fail_level),
         "summary": {str(s): counts.get(str(s), 0) for s in sorted(Severity, reverse=True)},
-        "needs_input": sorted({key for f in report.findings if f.fix == "manual" for key in f.needs}),
+        "needs_input": report.needs_input,
         "findings": [f.to_dict() for f in report.findings],
         "facts": report.facts,
     }

@@ -57,7 +57,7 @@ def render(reports: list[HostReport], fail_level: Severity) -> str:
             "checklist": checklist(report.findings),
             "verdict": report.verdict.to_dict(),
             "blockers": [f for f in report.findings if f.severity >= fail_level and f.matters_in("production")],
-            "needs": sorted({k for f in report.findings if f.fix == "manual" for k in f.needs}),
+            "needs": report.needs_input,
             "blocked": blocked(report.findings, fail_level),
             "summary": summary(report.facts) if report.facts else [],
         })

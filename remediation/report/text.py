@@ -54,7 +54,7 @@ def write_host(console: Console, report: HostReport, fail_level: Severity) -> No
         "Readiness: "
         + " | ".join(f"{env}: [{VERDICT_STYLE.get(v, 'green')}]{v}[/]" for env, v in verdict.items())
     )
-    needs = sorted({k for f in report.findings if f.fix == "manual" for k in f.needs})
+    needs = report.needs_input
     if needs:
         console.print(f"Needs input from a person: {', '.join(needs)}")
     status = "BLOCKED" if blocked(report.findings, fail_level) else "not blocked"
