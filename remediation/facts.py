@@ -318,7 +318,7 @@ def gather(project, python: str | None = None, env_file: str | None = None, tran
     with ThreadPoolExecutor(max_workers=3) as pool:
         probe_future = pool.submit(transport.run_probe, python, config)
         git_future = pool.submit(read_git, root) if local else None
-        docker_future = pool.submit(local_docker, transport) if local else None
+        docker_future = pool.submit(hostfacts.docker) if local else None
         try:
             probe = probe_future.result()
         except TransportError as exc:
@@ -347,16 +347,6 @@ def gather(project, python: str | None = None, env_file: str | None = None, tran
         requirement_files=sorted(host["requirements"]),
         node=read_node(host["node"]),
     )
-
-
-def local_docker(transport: Transport) -> dict:
-    try:
-        result = transport.run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=5)
-    except TransportError as exc:
-        return {"engine": False, "error": str(exc)}
-    if result.returncode == 0 and result.stdout.strip():
-        return {"engine": True, "error": None}
-    return {"engine": False, "error": (result.stderr.strip().splitlines() or ["no answer"])[-1][:200]}
 
 
 def remote_git(found: dict) -> GitFacts:
