@@ -282,27 +282,40 @@ class Facts:
         }
 
 
-def gather(project, python: str | None = None, env_file: str | None = None, transport: Transport | None = None,
-           env: EnvFile | None = None, fingerprint_key: str | None = None) -> Facts:
-    """Gather every fact about one project on one host; raises ProjectError for bad input.
+def default_python(transport: Transport) -> str:
+    return sys.executable if isinstance(transport, Local) else "python3"
 
-    Two round trips at most: the files around the project (hostfacts), then the probe, which
-    needs the env values. Locally, git (GitPython) and Docker are read in threads meanwhile.
-    ``env`` replaces the env file: fix-prod probes the project under the env it plans to write.
-    """
-    transport = transport or Local()
+
+def collect(project, python: str, env_file: str | None, transport: Transport) -> dict:
+    """The files around the project, read on its host in one round trip (remediation/hostfacts.py);
+    with git and Docker too where GitPython cannot reach. ProjectError for a bad project or env file."""
     local = isinstance(transport, Local)
     if local:
         project = str(Path(project).expanduser().resolve())
         if env_file and not Path(env_file).expanduser().is_absolute():
             env_file = str(Path.cwd() / env_file)
-    python = python or (sys.executable if local else "python3")
     try:
         host = transport.collect_host(python, {"root": str(project), "env_file": env_file, "git": not local, "docker": not local})
     except TransportError as exc:
         raise ProjectError(str(exc)) from None
     if host.get("error"):
         raise ProjectError(host["error"])
+    return host
+
+
+def gather(project, python: str | None = None, env_file: str | None = None, transport: Transport | None = None,
+           env: EnvFile | None = None, fingerprint_key: str | None = None, host: dict | None = None) -> Facts:
+    """Gather every fact about one project on one host; raises ProjectError for bad input.
+
+    Two round trips at most: the files around the project (``collect``, skipped when ``host``
+    already holds them), then the probe, which needs the env values. Locally, git (GitPython) and
+    Docker are read in threads meanwhile. ``env`` replaces the env file: fix-prod probes the
+    project under the env it plans to write.
+    """
+    transport = transport or Local()
+    local = isinstance(transport, Local)
+    python = python or default_python(transport)
+    host = host or collect(project, python, env_file, transport)
     root, manage_dir = Path(host["root"]), Path(host["manage_dir"])
     if env is None:
         env_path = host["env"]["path"]

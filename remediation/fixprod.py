@@ -24,7 +24,7 @@ from dotenv.parser import parse_stream
 from .changes import ChangeFailed, FileChange, RunRecord, prune_runs
 from .checks import run_checks
 from .envfile import EnvDocument, EnvValueError
-from .facts import EnvFile, ProjectError, gather
+from .facts import EnvFile, ProjectError, collect, default_python, gather
 from .findings import Finding
 from .fixes import (
     collectstatic,
@@ -42,7 +42,7 @@ from .fixes.base import CHANGED, FAILED, NEEDS_INPUT, OK, SKIPPED, Context, Opti
 from .probe import mask_url, secret_values
 from .rollback import restore_files
 from .runner import DEMO_PROJECT, UsageError
-from .transport import Local, Transport, TransportError
+from .transport import Local, Transport
 
 TEMPLATES = str(Path(__file__).resolve().parent.parent / "templates")
 ENV_FIXES = (secret_key, env_file, redis, external, database)
@@ -116,18 +116,12 @@ class Inputs:
         return value or default
 
 
-def production_env(transport: Transport, python: str, root: str, env_path: str | None) -> tuple[str, str, EnvDocument, str | None]:
-    """(project root, production env path, its document, its text before) on the project's host.
+def production_env(transport: Transport, host: dict, env_path: str | None) -> tuple[str, EnvDocument, str | None]:
+    """(production env path, its document, its text before) on the project's host.
 
     By default the production env goes beside the development .env, as ``.env.production``; a new
     one is seeded from the development .env, whose lines are all kept.
     """
-    try:
-        host = transport.collect_host(python, {"root": root, "env_file": None})
-    except TransportError as exc:
-        raise UsageError(str(exc)) from None
-    if host.get("error"):
-        raise UsageError(host["error"])
     development = host["env"]["path"]
     if env_path:
         local = isinstance(transport, Local)
@@ -142,15 +136,17 @@ def production_env(transport: Transport, python: str, root: str, env_path: str |
     try:
         before = transport.read_text(path)
         if before is not None:
-            return host["root"], path, EnvDocument.parse(before, path), before
-        return host["root"], path, EnvDocument.parse(host["env"]["text"] or "", development or path), None
+            return path, EnvDocument.parse(before, path), before
+        return path, EnvDocument.parse(host["env"]["text"] or "", development or path), None
     except EnvValueError as exc:
         raise UsageError(str(exc)) from None
 
 
-def probe(root, python, env_path, values, transport) -> object:
+def probe(root, python, env_path, values, transport, host: dict | None = None) -> object:
+    """The facts under the given env values; ``host`` reuses files already read (none written since)."""
     try:
-        facts = gather(root, python=python, transport=transport, env=EnvFile(env_path, dict(values), present=True))
+        facts = gather(root, python=python, transport=transport, env=EnvFile(env_path, dict(values), present=True),
+                       host=host)
     except ProjectError as exc:
         raise UsageError(str(exc)) from None
     error = facts.probe_error
@@ -186,7 +182,7 @@ def plan_fixes(options: Options, transport: Transport) -> Plan:
     local = isinstance(transport, Local)
     if not options.project and not local:
         raise UsageError(f"{transport.name}: no project path (set the host's `project` var)")
-    python = options.python or (sys.executable if local else "python3")
+    python = options.python or default_python(transport)
     project = str(Path(options.project or DEMO_PROJECT).expanduser().resolve()) if local else options.project
     if local and project == str(DEMO_PROJECT.resolve()) and not options.check:
         raise UsageError("the bundled demo is never changed in place: copy it with `invoke demo --dest DIR` "
@@ -196,9 +192,14 @@ def plan_fixes(options: Options, transport: Transport) -> Plan:
             database.validate(options.database_url)
         except database.DatabaseUrlError as exc:
             raise UsageError(str(exc)) from None
-    root, env_path, env, before_text = production_env(transport, python, project, options.env_file)
+    try:
+        host = collect(project, python, None, transport)
+    except ProjectError as exc:
+        raise UsageError(str(exc)) from None
+    root = host["root"]
+    env_path, env, before_text = production_env(transport, host, options.env_file)
     inputs = Inputs(options.secrets_file, prompt=options.prompt and sys.stdin.isatty() and not options.check)
-    facts = probe(root, python, env_path, env.values, transport)
+    facts = probe(root, python, env_path, env.values, transport, host)
     if facts.git.dirty_files and not options.allow_dirty:
         raise UsageError(f"{root}: {facts.git.dirty_files} uncommitted file(s) in the work tree; commit them or pass --allow-dirty")
 
@@ -220,7 +221,7 @@ def plan_fixes(options: Options, transport: Transport) -> Plan:
             abandon(plan.outcomes, "the database could not be created")
             plan.stopped = True
             return plan
-    ctx.planned = probe(root, python, env_path, env.merged(), transport) if (env.changed or env.added) else facts
+    ctx.planned = probe(root, python, env_path, env.merged(), transport, host) if (env.changed or env.added) else facts
     planned_ids = {f.id for f in run_checks(ctx.planned)}
     rotated = plan.outcomes[secret_key.NAME]
     if options.rotate_secret_key and rotated.status == CHANGED and not ctx.planned.settings.get("SECRET_KEY", {}).get("fallbacks"):
