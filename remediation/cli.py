@@ -145,7 +145,7 @@ def inventory_command(inventory, limit=None) -> int:
 def fix_prod(options, fmt="text", output=None, fail_level="high", inventory=None, limit=None, forks=5, ssh=None) -> int:
     from .fixes.base import FAILED
     from .fixprod import fix_prod as run_fix_prod
-    from .probe import scrub
+    from .masking import scrub
     from .report.fixprod_report import render_json, render_text
 
     try:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from dotenv.parser import parse_stream
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from .probe import MASK, is_secret_name, mask_url
+from .masking import MASK, is_secret_name, mask_url
 
 BARE = re.compile(r"^[A-Za-z0-9_@%+=:,./-]*$")
 KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

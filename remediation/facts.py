@@ -22,7 +22,7 @@ from dotenv.parser import parse_stream
 from packaging.requirements import InvalidRequirement, Requirement
 
 from . import hostfacts
-from .probe import mask_url, safe_value, secret_values
+from .masking import mask_url, safe_value, secret_values
 from .transport import Local, Transport, TransportError
 
 

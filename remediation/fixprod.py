@@ -39,7 +39,7 @@ from .fixes import (
     security_flags,
 )
 from .fixes.base import CHANGED, FAILED, NEEDS_INPUT, OK, SKIPPED, Context, Options, Outcome
-from .probe import mask_url, secret_values
+from .masking import mask_url, secret_values
 from .rollback import restore_files
 from .runner import DEMO_PROJECT, UsageError
 from .transport import Local, Transport

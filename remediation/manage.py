@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .probe import scrub, secret_values
+from .masking import scrub, secret_values
 from .transport import Result, Transport, TransportError
 
 DBADMIN_SOURCE = (Path(__file__).resolve().parent / "dbadmin.py").read_text(encoding="utf-8")

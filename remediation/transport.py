@@ -34,7 +34,6 @@ PROBE_BOOTSTRAP = (
     "exec(compile(source, 'remediation-probe.py', 'exec'), "
     "{'__name__': '__main__', 'PROBE_CONFIG': config})"
 )
-PROBE_SOURCE = Path(probe_module.__file__).read_text(encoding="utf-8")
 HOSTFACTS_SOURCE = Path(hostfacts.__file__).read_text(encoding="utf-8")
 # For the smaller scripts (hostfacts, dbadmin): the first stdin line is their JSON config, put
 # back on stdin for them; the rest is their source.
@@ -82,7 +81,7 @@ class Transport:
 
     def run_probe(self, python: str, config: dict, timeout: float = 300) -> dict:
         """Stream the probe to ``python`` (-B: no bytecode written) and return its JSON document."""
-        payload = json.dumps(config) + "\n" + PROBE_SOURCE
+        payload = json.dumps(config) + "\n" + probe_module.source()
         result = self.run([python, "-B", "-c", PROBE_BOOTSTRAP], input=payload, timeout=timeout)
         return parse_probe_output(result, python)
 

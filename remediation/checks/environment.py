@@ -1,6 +1,6 @@
 """Seed section 3: the env file and the values production needs, including external services."""
 
-from ..probe import INSECURE_PREFIX
+from ..probe.settings_facts import INSECURE_PREFIX
 from .base import CRITICAL, HIGH, MANUAL, MEDIUM, django_ready, finding_for, reported
 
 finding = finding_for("env")

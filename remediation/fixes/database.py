@@ -7,7 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..changes import ChangeFailed
 from ..manage import dbadmin
-from ..probe import mask_url
+from ..masking import mask_url
 from .base import CHANGED, FAILED, NEEDS_INPUT, OK, Outcome, set_env
 
 NAME = "database"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import string
 
-from ..probe import INSECURE_PREFIX
+from ..probe.settings_facts import INSECURE_PREFIX
 from .base import CHANGED, OK, Outcome, set_env
 
 NAME = "secret_key"

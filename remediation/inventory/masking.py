@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from remediation.probe import MASK, is_secret_name, mask_url, scrub, url_password
+from remediation.masking import MASK, is_secret_name, mask_url, scrub, url_password
 
 from .model import Host, Vaulted
 

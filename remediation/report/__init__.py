@@ -7,7 +7,7 @@ sees it, so a secret that slipped into a detail or an error message still never 
 from __future__ import annotations
 
 from ..findings import HostReport, Severity
-from ..probe import scrub
+from ..masking import scrub
 from . import json_report, markdown, text
 
 WRITERS = {"text": text.render, "markdown": markdown.render, "json": json_report.render}

@@ -1,0 +1,149 @@
+"""The probe's entry point: one process in the target project's Python that gathers every Django fact.
+
+The probe is the standalone script assembled by ``remediation.probe.source()`` from
+``remediation/masking.py`` and the modules of this package (standard library + the project's own
+Django), streamed to any interpreter, local or remote, over stdin, leaving nothing on the host.
+It imports the settings once and asks Django itself: the check framework (``deploy=True``), the
+migration loader and executor, the autodetector, the staticfiles finders. The project's own
+stdout and stderr (banners, warnings, logging) are diverted at the file-descriptor level, so the
+one JSON document printed at the end is never polluted. No secret value leaves this process:
+secret settings are reduced to "set or not" (SECRET_KEY to its quality), URLs lose their
+passwords, and the final document is scrubbed of every secret value the probe knows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+
+from ..masking import is_secret_name, scrub, secret_values
+from .common import error_info, settings_module_from_manage
+from .database import check_messages, database_facts, migration_facts
+from .services import redis_facts, static_facts, url_facts
+from .settings_facts import read_settings
+
+PROBE_VERSION = 1
+MARKER = "@@REMEDIATION-PROBE@@"
+
+
+
+class Probe:
+    def __init__(self, config: dict):
+        self.config = config
+        self.root = os.path.abspath(config["manage_dir"])
+        self.result: dict = {"probe_version": PROBE_VERSION, "error": None, "timings": {}}
+        self.secrets: set[str] = set()
+        self._started = time.perf_counter()
+
+    def timed(self, stage: str, func):
+        start = time.perf_counter()
+        try:
+            return func()
+        finally:
+            self.result["timings"][stage] = round((time.perf_counter() - start) * 1000, 1)
+
+    def fail(self, stage: str, exc: BaseException) -> dict:
+        self.result["error"] = {"stage": stage, **error_info(exc, self.root)}
+        return self.result
+
+    def run(self) -> dict:
+        self.result["python"] = {
+            "version": ".".join(map(str, sys.version_info[:3])),
+            "executable": sys.executable,
+        }
+        self.prepare_environment()
+        self.result["packages"] = self.packages()
+        try:
+            import django
+        except Exception as exc:  # an interpreter without Django
+            return self.fail("django", exc)
+        self.result["django"] = {"version": django.get_version()}
+        try:
+            from django.conf import settings
+
+            self.timed("settings", lambda: settings.INSTALLED_APPS)
+        except BaseException as exc:  # settings may raise anything, even SystemExit
+            return self.fail("settings", exc)
+        try:
+            self.timed("setup", django.setup)
+        except BaseException as exc:
+            return self.fail("setup", exc)
+        self.collect_secrets(settings)
+        self.result["settings"] = self.timed("read_settings", lambda: read_settings(self, settings))
+        self.result["database"] = self.timed("database", lambda: database_facts(self))
+        self.result["checks"] = self.timed("checks", lambda: check_messages(self))
+        self.result["migrations"] = self.timed("migrations", lambda: migration_facts(self))
+        self.result["static"] = self.timed("static", lambda: static_facts(self, settings))
+        self.result["redis"] = self.timed("redis", lambda: redis_facts(self, settings))
+        self.result["urls"] = self.timed("urls", lambda: url_facts(self))
+        return self.result
+
+    def prepare_environment(self) -> None:
+        os.chdir(self.root)
+        sys.path.insert(0, self.root)
+        sys.argv = [os.path.join(self.root, "manage.py"), "check", "--deploy"]
+        sys.dont_write_bytecode = True
+        for key, value in (self.config.get("env") or {}).items():
+            os.environ[key] = value
+        module = self.config.get("settings") or os.environ.get("DJANGO_SETTINGS_MODULE")
+        if not module:
+            module = settings_module_from_manage(os.path.join(self.root, "manage.py"))
+        if module:
+            os.environ["DJANGO_SETTINGS_MODULE"] = module
+        self.result["settings_module"] = module
+        self.secrets |= secret_values(os.environ)
+
+    def packages(self) -> dict:
+        from importlib import metadata
+
+        found = {}
+        for name in self.config.get("packages") or []:
+            try:
+                found[name] = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                found[name] = None
+            except Exception:
+                found[name] = None
+        return found
+
+    def collect_secrets(self, settings) -> None:
+        self.secrets.add(getattr(settings, "SECRET_KEY", "") or "")
+        self.secrets |= set(getattr(settings, "SECRET_KEY_FALLBACKS", None) or [])
+        for db in getattr(settings, "DATABASES", {}).values():
+            self.secrets.add(db.get("PASSWORD") or "")
+        for name in dir(settings):
+            if name.isupper() and is_secret_name(name):
+                value = getattr(settings, name, None)
+                if isinstance(value, str):
+                    self.secrets.add(value)
+
+def main() -> int:
+    config = globals().get("PROBE_CONFIG")
+    if config is None:
+        config = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {"manage_dir": os.getcwd()}
+    real_stdout = os.dup(1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The project's banners, warnings and logging go to an unlinked temp file, counted, never shown.
+    captured = tempfile.TemporaryFile()
+    os.dup2(captured.fileno(), 1)
+    os.dup2(captured.fileno(), 2)
+    probe = Probe(config)
+    try:
+        result = probe.run()
+    except BaseException as exc:  # never let the project crash the probe
+        result = probe.fail("probe", exc)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    result["project_output_bytes"] = os.fstat(captured.fileno()).st_size
+    result["timings"]["total"] = round((time.perf_counter() - probe._started) * 1000, 1)
+    document = scrub(json.dumps(result, default=str), probe.secrets)
+    os.write(real_stdout, f"\n{MARKER}{document}\n".encode())
+    return 0
+
+
+if __name__ == "__main__":
+    os._exit(main())
