@@ -8,12 +8,13 @@ import json
 from collections import Counter
 
 from rich.console import Console
+from rich.text import Text
 
 from ..findings import HostReport, Severity, blocked
 from .json_report import host_entry
 
 STYLE = {"ok": "green", "changed": "yellow", "failed": "bold red", "needs input": "magenta", "skipped": "cyan",
-         "fixed": "green", "still open": "red", "new": "bold red"}
+         "fixed": "green", "still open": "red", "new": "bold red", "unknown": "bold magenta"}
 
 
 def recap(run) -> dict:
@@ -25,7 +26,7 @@ def recap(run) -> dict:
     if not run.check:  # in check mode nothing was fixed; the audit after is the audit before
         findings = Counter(state for _, state in run.finding_states())
         counts.update(fixed=findings.get("fixed", 0), still_open=findings.get("still open", 0) + findings.get("new", 0),
-                      findings_needing_input=findings.get("needs input", 0))
+                      findings_needing_input=findings.get("needs input", 0), unknown=findings.get("unknown", 0))
     return counts
 
 
@@ -34,13 +35,17 @@ def render_text(runs, fail_level: Severity, show_diff: bool, color: bool = False
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=120, highlight=False)
     for run in runs:
         mode = " (check mode: nothing changed)" if run.check else ""
-        console.rule(f"[bold]fix-prod {run.project} on {run.host}{mode}")
+        console.rule(Text(f"fix-prod {run.project} on {run.host}{mode}", style="bold"))
         if run.error:
-            console.print(f"[bold red]{run.status}:[/] {run.error}")
+            console.print(Text.assemble((f"{run.status}:", "bold red"), f" {run.error}"))
             continue
+        if run.headline:
+            console.print(Text(run.headline, style="bold red"))
         for result in run.fixes:
             style = STYLE.get(result.status, "")
-            console.print(f"  {result.name:<16} [{style}]{result.status:<12}[/] {result.message}")
+            console.print(Text.assemble(f"  {result.name:<16} ", (f"{result.status:<12}", style), f" {result.message}"))
+        for note in run.notes:
+            console.print(Text(f"  note: {note}"))
         if show_diff:
             for change in run.changes:
                 if change.changed:
@@ -49,16 +54,16 @@ def render_text(runs, fail_level: Severity, show_diff: bool, color: bool = False
             console.print("[bold]after:[/]")
             for finding, state in run.finding_states():
                 needs = f" ({', '.join(finding.needs)})" if state == "needs input" and finding.needs else ""
-                console.print(f"  {finding.id:<34} [{STYLE.get(state, '')}]{state}[/]{needs}")
+                console.print(Text.assemble(f"  {finding.id:<34} ", (state, STYLE.get(state, "")), needs))
         counts = recap(run)
-        console.print("recap: " + run.host + "  " + "  ".join(f"{k}={v}" for k, v in counts.items()))
+        console.print(Text("recap: " + run.host + "  " + "  ".join(f"{k}={v}" for k, v in counts.items())))
         state = "BLOCKED" if blocked(run.after, fail_level) else "ready"
         console.print(f"production: {state} at fail level {fail_level}")
     if len(runs) > 1:
         console.rule("[bold]RECAP")
         for run in runs:
             counts = recap(run)
-            console.print(f"{run.host:<30} : {run.status:<11} " + "  ".join(f"{k}={v}" for k, v in counts.items()))
+            console.print(Text(f"{run.host:<30} : {run.status:<11} " + "  ".join(f"{k}={v}" for k, v in counts.items())))
     return buffer.getvalue()
 
 
@@ -73,6 +78,9 @@ def render_json(runs, fail_level: Severity) -> str:
             "error": run.error,
             "check": run.check,
             "run_id": run.run_id,
+            "headline": run.headline,
+            "planned_probes": run.planned_probes,
+            "notes": list(run.notes),
             "recap": recap(run),
             "fixes": [{"name": r.name, "status": r.status, "message": r.message, "repairs": list(r.repairs),
                        "needs": r.needs} for r in run.fixes],

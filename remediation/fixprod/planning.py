@@ -1,0 +1,196 @@
+"""Planning a run: audit under the production env, plan every fix in memory, probe under the
+planned env, plan the settings and the actions against what Django really does with it.
+
+Planning writes nothing and creates nothing (databases are created at apply time), so --check is
+planning without applying, and bad input leaves every file as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..changes import FileChange
+from ..checks import run_checks
+from ..envfile import EnvDocument, EnvValueError
+from ..facts import EnvFile, ProjectError, collect, default_python, gather
+from ..fixes import ACTION_FIXES, ENV_FIXES, REGISTRY, database, git_push, repairs, secret_key, security_flags, settings_env
+from ..fixes.base import CHANGED, OK, SKIPPED, Context, Options, Outcome
+from ..masking import mask_url, secret_values
+from ..runner import DEMO_PROJECT, UsageError
+from ..transport import Local, Transport
+from .inputs import Inputs
+from .converge import converge, settings_failure
+from .run import FixRun
+
+TEMPLATES = str(Path(__file__).resolve().parent.parent.parent / "templates")
+
+
+def production_env(transport: Transport, host: dict, env_path: str | None) -> tuple[str, EnvDocument, str | None]:
+    """(production env path, its document, its text before) on the project's host.
+
+    By default the production env goes beside the development .env, as ``.env.production``; a new
+    one is seeded from the development .env, whose lines are all kept.
+    """
+    development = host["env"]["path"]
+    if env_path:
+        local = isinstance(transport, Local)
+        path = str(Path(env_path).expanduser().absolute()) if local else posixpath.join(host["root"], env_path)
+    else:
+        path = posixpath.join(posixpath.dirname(development) if development else host["root"], ".env.production")
+    folder = posixpath.dirname(path)
+    if transport.file_mode(folder) is None:
+        raise UsageError(f"--env-file: {folder}: no such directory")
+    if isinstance(transport, Local) and (not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK))):
+        raise UsageError(f"--env-file: {path}: not writable")
+    try:
+        before = transport.read_text(path)
+        if before is not None:
+            return path, EnvDocument.parse(before, path), before
+        return path, EnvDocument.parse(host["env"]["text"] or "", development or path), None
+    except EnvValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def probe(root, python, env_path, values, transport, host: dict | None = None) -> object:
+    """The facts under the given env values; ``host`` reuses files already read (none written since)."""
+    try:
+        facts = gather(root, python=python, transport=transport, env=EnvFile(env_path, dict(values), present=True),
+                       host=host)
+    except ProjectError as exc:
+        raise UsageError(str(exc)) from None
+    error = facts.probe_error
+    if error and error["stage"] == "django":
+        raise UsageError(f"{facts.python}: Django is not importable ({error['type']}: {error['message']})")
+    return facts
+
+
+@dataclass
+class Plan:
+    """Everything planned for one host, ready to be applied (or shown, in check mode)."""
+
+    run: FixRun
+    ctx: Context
+    outcomes: dict
+    repairs: dict
+    secrets: set
+    python: str
+    stopped: bool = False
+
+
+def plan_fixes(options: Options, transport: Transport) -> Plan:
+    """Audit under the production env, plan every fix in memory, probe under the planned env."""
+    local = isinstance(transport, Local)
+    if not options.project and not local:
+        raise UsageError(f"{transport.name}: no project path (set the host's `project` var)")
+    python = options.python or default_python(transport)
+    project = str(Path(options.project or DEMO_PROJECT).expanduser().resolve()) if local else options.project
+    if local and project == str(DEMO_PROJECT.resolve()) and not options.check:
+        raise UsageError("the bundled demo is never changed in place: copy it with `invoke demo --dest DIR` "
+                         "and pass --project DIR (or use --check)")
+    if options.database_url:
+        try:
+            database.validate(options.database_url)
+        except database.DatabaseUrlError as exc:
+            raise UsageError(str(exc)) from None
+    try:
+        host = collect(project, python, None, transport)
+    except ProjectError as exc:
+        raise UsageError(str(exc)) from None
+    root = host["root"]
+    env_path, env, before_text = production_env(transport, host, options.env_file)
+    inputs = Inputs(options.secrets_file, prompt=options.prompt and sys.stdin.isatty() and not options.check)
+    facts = probe(root, python, env_path, env.values, transport, host)
+    if facts.git.dirty_files and not options.allow_dirty:
+        raise UsageError(f"{root}: {facts.git.dirty_files} uncommitted file(s) in the work tree; commit them or pass --allow-dirty")
+
+    run = FixRun(host=transport.name, project=str(root), check=options.check, before=run_checks(facts))
+    run.after, run.after_facts = run.before, facts.to_dict()  # until something changes
+    ctx = Context(options=options, transport=transport, facts=facts, env=env, env_path=env_path, inputs=inputs,
+                  findings=run.before)
+    plan = Plan(run, ctx, {fix.NAME: fix.plan(ctx) for fix in ENV_FIXES}, repairs(), set(), python)
+
+    def probe_env(values):
+        return probe(root, python, env_path, values, transport, host)
+
+    converged = converge(ctx, probe_env)
+    if converged.holds and settings_failure(facts) is not None:
+        # The env before did not import: the env fixes decided without Django's facts. Plan them
+        # again on the planned env's facts (the same fixes, now informed), and probe once more.
+        ctx.facts, ctx.findings = converged.facts, run_checks(converged.facts)
+        plan.outcomes.update({fix.NAME: fix.plan(ctx) for fix in ENV_FIXES})
+        converged = converge(ctx, probe_env, probes=converged.probes)
+    ctx.planned, run.planned_probes = converged.facts, converged.probes
+    plan.outcomes[settings_env.NAME] = converged.outcome
+    plan.secrets = secret_values(env.values) | secret_values(inputs.values) | secret_values(env.merged())
+    if not converged.holds:
+        return stop(plan, "the settings do not hold under the planned env")
+
+    planned_ids = {f.id for f in run_checks(ctx.planned)}
+    rotated = plan.outcomes[secret_key.NAME]
+    if options.rotate_secret_key and rotated.status == CHANGED and not ctx.planned.settings.get("SECRET_KEY", {}).get("fallbacks"):
+        rotated.message += ("; the settings do not read SECRET_KEY_FALLBACKS, so sessions and signatures made with "
+                            "the old key stop working")
+    check_database(options, ctx.planned, plan.outcomes[database.NAME].action is not None)
+
+    plan.outcomes[security_flags.NAME], overlay = security_flags.plan(ctx, planned_ids)
+    verify_env_fixes(plan.outcomes, planned_ids)
+    for fix in ACTION_FIXES:
+        plan.outcomes[fix.NAME] = fix.plan(ctx)
+    plan.outcomes = ordered(plan.outcomes)
+    plan.secrets |= secret_values(env.merged())
+    env_change = FileChange("env", env_path, before_text, env.render(TEMPLATES, new=before_text is None), mode=0o600,
+                            current_mode=transport.file_mode(env_path), env_file=True, description="production env file")
+    run.changes = [c for c in (env_change, overlay) if c is not None]
+    return plan
+
+
+def stop(plan: Plan, reason: str) -> Plan:
+    """The planned env does not hold: decide nothing from its missing facts, write nothing."""
+    for fix in (security_flags, *ACTION_FIXES):
+        if fix is git_push:
+            plan.outcomes[fix.NAME] = fix.plan(plan.ctx)  # git facts do not depend on the settings
+        else:
+            plan.outcomes[fix.NAME] = Outcome(SKIPPED, f"could not decide: {reason}")
+    hold(plan.outcomes, reason)
+    plan.outcomes = ordered(plan.outcomes)
+    plan.stopped = True
+    return plan
+
+
+def hold(outcomes: dict, reason: str) -> None:
+    """Planned but not to be applied: no fix may claim ``changed``."""
+    for name, outcome in outcomes.items():
+        if outcome.status == CHANGED and name != settings_env.NAME:
+            outcomes[name] = Outcome(SKIPPED, f"{outcome.message}: not applied, {reason}")
+
+
+def ordered(outcomes: dict) -> dict:
+    """Outcomes in the registry's order (the order of a run)."""
+    order = [fix.NAME for fix in REGISTRY]
+    return dict(sorted(outcomes.items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order)))
+
+
+def check_database(options: Options, planned, create_pending: bool) -> None:
+    """A --database-url that does not answer stops the run before anything is written (unless
+    --create-database will create it at apply time)."""
+    if not options.database_url or create_pending:
+        return
+    db = planned.database
+    if db.get("vendor") == "postgresql" and not db.get("reachable"):
+        raise UsageError(f"--database-url: {mask_url(options.database_url)} does not answer: {db.get('error')}")
+
+
+def verify_env_fixes(outcomes: dict, planned_ids: set[str]) -> None:
+    """An env fix whose findings survive the planned env did not work: say so, honestly."""
+    for fix in ENV_FIXES:
+        outcome = outcomes[fix.NAME]
+        if outcome.status not in (OK, CHANGED):
+            continue
+        left = sorted(set(fix.REPAIRS) & planned_ids)
+        if left:
+            outcomes[fix.NAME] = Outcome(FAILED, f"{outcome.message}; still open under the production env: {', '.join(left)} "
+                                                 "(the settings do not read these values)")
