@@ -26,6 +26,18 @@ SECRETS = {
 SECRET_KEYS = ("TELEGRAM_BOT_TOKEN", "OPENROUTER_API_KEY", "YOOKASSA_SECRET_KEY", "EMAIL_HOST_PASSWORD")
 
 
+@pytest.fixture
+def demo(lenient_demo):
+    """These tests run fix-prod on SQLite without a PostgreSQL URL: the lenient demo. The strict
+    one (the bundled demo) stops there, by design: tests/test_fix_prod_strict.py."""
+    return lenient_demo
+
+
+@pytest.fixture
+def git_demo(lenient_git_demo):
+    return lenient_git_demo
+
+
 def fix_prod(project, *args, **kwargs):
     run = invoke("fix-prod", "--project", str(project), "--format", "json", *args, **kwargs)
     document = json.loads(run.stdout) if run.stdout.strip().startswith("{") else None

@@ -9,7 +9,7 @@ import sys
 import time
 
 import yaml
-from conftest import REPO, copy_demo, invoke, tree_digest
+from conftest import REPO, copy_demo, invoke, make_lenient, tree_digest
 from dotenv import dotenv_values
 from sshd import ssh_client_key, ssh_host, ssh_hosts  # noqa: F401  (fixtures)
 
@@ -172,7 +172,8 @@ def test_drift_between_hosts(ssh_hosts, tmp_path):
 
 
 def test_remote_fix_prod_makes_the_local_changes(ssh_host, tmp_path):
-    remote_project, local_project = copy_demo(tmp_path / "remote"), copy_demo(tmp_path / "local")
+    # lenient: fix-prod on SQLite (the strict demo stops for a PostgreSQL DATABASE_URL)
+    remote_project, local_project = make_lenient(copy_demo(tmp_path / "remote")), make_lenient(copy_demo(tmp_path / "local"))
     inventory, known = write_inventory(tmp_path, [ssh_host], [remote_project],
                                        extra_vars={"web1": {"domains": [DOMAIN]}})
     before = tree_digest(remote_project)
@@ -200,7 +201,7 @@ def test_remote_fix_prod_makes_the_local_changes(ssh_host, tmp_path):
 
 
 def test_connection_dropped_during_fix_prod(ssh_host, tmp_path):
-    project = copy_demo(tmp_path / "thebot")
+    project = make_lenient(copy_demo(tmp_path / "thebot"))
     inventory, known = write_inventory(tmp_path, [ssh_host], [project], extra_vars={"web1": {"domains": [DOMAIN]}})
     proc = subprocess.Popen([sys.executable, "-m", "invoke", "fix-prod", "-i", str(inventory), "--known-hosts", str(known),
                              "--format", "json"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -240,7 +241,7 @@ def test_an_ansible_ini_inventory_works_unchanged(ssh_hosts, tmp_path):
 
 
 def test_rollback_over_ssh(ssh_host, tmp_path):
-    project = copy_demo(tmp_path / "thebot")
+    project = make_lenient(copy_demo(tmp_path / "thebot"))
     dev_env = (project / ".env").read_text()
     inventory, known = write_inventory(tmp_path, [ssh_host], [project], extra_vars={"web1": {"domains": [DOMAIN]}})
     run_json("fix-prod", "-i", str(inventory), "--known-hosts", str(known))

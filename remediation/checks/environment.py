@@ -101,7 +101,7 @@ def external_services(facts):
         missing = tuple(k for k in keys if not present.get(k) and not facts.env.get(k))
         if missing:
             found.append(finding(id=finding_id, severity=HIGH, title=f"{title} not configured",
-                                 detail="missing: " + ", ".join(missing), fix=MANUAL, needs=missing))
+                                 detail="missing: " + ", ".join(missing), fix="external", needs=missing))
     return found
 
 

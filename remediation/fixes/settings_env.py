@@ -17,6 +17,7 @@ import re
 
 NAME = "settings_env"
 REPAIRS = ()  # it repairs no finding of its own: it makes the planned env importable
+FLAGS = {"DATABASE_URL": "--database-url"}  # variables a fix-prod flag also supplies
 MAX_PROBES = 5  # planned-env probes per run: one per variable the settings name, bounded
 
 ENV_NAME = r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*"

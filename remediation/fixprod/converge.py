@@ -74,10 +74,12 @@ def converge(ctx, probe_env, probes: int = 0) -> Converged:
         if value is None and ctx.inputs.prompt:
             value, how = ctx.inputs.get(name), "supplied"
         if value is None or not set_env(ctx, {name: value}):
+            flag = "--domain" if "pass --domain" in how else settings_env.FLAGS.get(name)
+            ask = "pass --domain" if flag == "--domain" else \
+                f"supply it ({flag + ', ' if flag else ''}--secrets FILE, the environment or a prompt)"
             return Converged(planned, probes, Outcome(
-                NEEDS_INPUT, f"the settings need {name} under the production env ({quoted(error)}): "
-                             f"{'supply it (--secrets FILE, the environment or a prompt)' if how == 'supplied' else how}; "
-                             "nothing written", needs=["--domain" if "pass --domain" in how else name]), False, done)
+                NEEDS_INPUT, f"the settings need {name} under the production env ({quoted(error)}): {ask}; "
+                             "nothing written", needs=[flag if flag == "--domain" else name]), False, done)
         done[name] = how
         planned, probes = probe_env(env.merged()), probes + 1
     errors = new_check_errors(ctx.facts, planned)

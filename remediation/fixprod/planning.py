@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import posixpath
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..changes import FileChange
@@ -18,7 +18,7 @@ from ..checks import run_checks
 from ..envfile import EnvDocument, EnvValueError
 from ..facts import EnvFile, ProjectError, collect, default_python, gather
 from ..fixes import ACTION_FIXES, ENV_FIXES, REGISTRY, database, git_push, repairs, secret_key, security_flags, settings_env
-from ..fixes.base import CHANGED, OK, SKIPPED, Context, Options, Outcome
+from ..fixes.base import CHANGED, NEEDS_INPUT, OK, SKIPPED, Context, Options, Outcome
 from ..masking import mask_url, secret_values
 from ..runner import DEMO_PROJECT, UsageError
 from ..transport import Local, Transport
@@ -124,8 +124,13 @@ def plan_fixes(options: Options, transport: Transport) -> Plan:
         plan.outcomes.update({fix.NAME: fix.plan(ctx) for fix in ENV_FIXES})
         converged = converge(ctx, probe_env, probes=converged.probes)
     ctx.planned, run.planned_probes = converged.facts, converged.probes
+    if "DATABASE_URL" in converged.planned and plan.outcomes[database.NAME].status == NEEDS_INPUT:
+        # the URL came from the person (--secrets, the environment, a prompt): as if --database-url
+        ctx.options = options = replace(options, database_url=env.current("DATABASE_URL"))
+        plan.outcomes[database.NAME] = database.plan(ctx)
     plan.outcomes[settings_env.NAME] = converged.outcome
     plan.secrets = secret_values(env.values) | secret_values(inputs.values) | secret_values(env.merged())
+    run.notes += [f"--secrets: {key} not written: nothing in this run asks for it" for key in inputs.unused()]
     if not converged.holds:
         return stop(plan, "the settings do not hold under the planned env")
 
