@@ -37,15 +37,16 @@ def render_text(runs, fail_level: Severity, show_diff: bool, color: bool = False
         mode = " (check mode: nothing changed)" if run.check else ""
         console.rule(Text(f"fix-prod {run.project} on {run.host}{mode}", style="bold"))
         if run.error:
-            console.print(Text.assemble((f"{run.status}:", "bold red"), f" {run.error}"))
+            console.print(Text.assemble((f"{run.status}:", "bold red"), f" {run.error}"), soft_wrap=True)
             continue
         if run.headline:
-            console.print(Text(run.headline, style="bold red"))
+            console.print(Text(run.headline, style="bold red"), soft_wrap=True)
         for result in run.fixes:
             style = STYLE.get(result.status, "")
-            console.print(Text.assemble(f"  {result.name:<16} ", (f"{result.status:<12}", style), f" {result.message}"))
+            console.print(Text.assemble(f"  {result.name:<16} ", (f"{result.status:<12}", style), f" {result.message}"),
+                          soft_wrap=True)
         for note in run.notes:
-            console.print(Text(f"  note: {note}"))
+            console.print(Text(f"  note: {note}"), soft_wrap=True)
         if show_diff:
             for change in run.changes:
                 if change.changed:
@@ -56,7 +57,7 @@ def render_text(runs, fail_level: Severity, show_diff: bool, color: bool = False
                 needs = f" ({', '.join(finding.needs)})" if state == "needs input" and finding.needs else ""
                 console.print(Text.assemble(f"  {finding.id:<34} ", (state, STYLE.get(state, "")), needs))
         counts = recap(run)
-        console.print(Text("recap: " + run.host + "  " + "  ".join(f"{k}={v}" for k, v in counts.items())))
+        console.print(Text("recap: " + run.host + "  " + "  ".join(f"{k}={v}" for k, v in counts.items())), soft_wrap=True)
         state = "BLOCKED" if blocked(run.after, fail_level) else "ready"
         console.print(f"production: {state} at fail level {fail_level}")
     if len(runs) > 1:
