@@ -120,7 +120,7 @@ def test_secrets_file_supplies_any_key_the_settings_ask_for_and_unknown_keys_are
     assert fixes(host)["settings_env"]["status"] == "changed"
     assert fixes(host)["settings_env"]["message"] == ("the settings import under the planned env; set FRONTEND_URL "
                                                       "(from --domain), DATABASE_URL (supplied)")
-    assert host["notes"] == ["--secrets: NOT_A_SETTING not written: nothing in this run asks for it"]
+    assert host["notes"] == ["--secrets: NOT_A_SETTING not written: the settings do not read it"]
     assert not (demo / ".env.production").exists()
     run, host = fix_prod(demo, "--domain", DOMAIN, "--secrets", str(secrets))
     assert run.returncode == 0, run.output
@@ -212,3 +212,24 @@ def test_database_created_only_at_apply_time(demo, postgres_db, tmp_path):
         subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c",
                         f'DROP DATABASE IF EXISTS "{postgres_db}_strict" WITH (FORCE)', "-c",
                         "DROP ROLE IF EXISTS remediation_strict"], capture_output=True)
+
+
+def test_never_writes_a_variable_the_settings_do_not_read(lenient_demo):
+    settings = lenient_demo / "backend" / "config" / "settings.py"
+    text = settings.read_text()
+    text = text.replace('CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")', 'CSRF_TRUSTED_ORIGINS = ["https://fixed.example.com"]')
+    text = text.replace('USE_REDIS_CHANNELS = env_bool("USE_REDIS_CHANNELS", not DEBUG)', "USE_REDIS_CHANNELS = not DEBUG")
+    settings.write_text(text)
+    checked, host = fix_prod(lenient_demo, "--domain", DOMAIN, "--check", "--diff")
+    assert host["notes"] == ["CSRF_TRUSTED_ORIGINS not written (env_file): the settings do not read it",
+                             "USE_REDIS_CHANNELS not written (redis): the settings do not read it"]
+    assert fixes(host)["env_file"]["message"].endswith(
+        "; not written, the settings do not read them: CSRF_TRUSTED_ORIGINS")
+    assert fixes(host)["redis"]["status"] == "changed"
+    diff = host["changes"][0]["diff"]
+    assert "CSRF_TRUSTED_ORIGINS" not in diff and "USE_REDIS_CHANNELS" not in diff and "+USE_REDIS_CACHE=True" in diff
+    run, host = fix_prod(lenient_demo, "--domain", DOMAIN)
+    env = dotenv_values(lenient_demo / ".env.production")
+    assert "CSRF_TRUSTED_ORIGINS" not in env and "USE_REDIS_CHANNELS" not in env
+    assert env["USE_REDIS_CACHE"] == "True" and env["ALLOWED_HOSTS"] == DOMAIN
+    assert states(host)["channels.in_memory"] == "fixed"  # the settings derive it from DEBUG

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import posixpath
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..changes import FileChange
@@ -26,6 +26,7 @@ from .inputs import Inputs
 from .converge import converge, settings_failure
 from .run import FixRun
 
+READ_BY_DJANGO = ("DJANGO_SETTINGS_MODULE",)  # read before the settings exist, so never in their reads
 TEMPLATES = str(Path(__file__).resolve().parent.parent.parent / "templates")
 
 
@@ -79,6 +80,7 @@ class Plan:
     secrets: set
     python: str
     stopped: bool = False
+    keys: dict = field(default_factory=dict)  # env fix -> the keys it planned
 
 
 def plan_fixes(options: Options, transport: Transport) -> Plan:
@@ -111,7 +113,8 @@ def plan_fixes(options: Options, transport: Transport) -> Plan:
     run.after, run.after_facts = run.before, facts.to_dict()  # until something changes
     ctx = Context(options=options, transport=transport, facts=facts, env=env, env_path=env_path, inputs=inputs,
                   findings=run.before)
-    plan = Plan(run, ctx, {fix.NAME: fix.plan(ctx) for fix in ENV_FIXES}, repairs(), set(), python)
+    plan = Plan(run, ctx, {}, repairs(), set(), python)
+    plan_env_fixes(plan)
 
     def probe_env(values):
         return probe(root, python, env_path, values, transport, host)
@@ -121,7 +124,7 @@ def plan_fixes(options: Options, transport: Transport) -> Plan:
         # The env before did not import: the env fixes decided without Django's facts. Plan them
         # again on the planned env's facts (the same fixes, now informed), and probe once more.
         ctx.facts, ctx.findings = converged.facts, run_checks(converged.facts)
-        plan.outcomes.update({fix.NAME: fix.plan(ctx) for fix in ENV_FIXES})
+        plan_env_fixes(plan)
         converged = converge(ctx, probe_env, probes=converged.probes)
     ctx.planned, run.planned_probes = converged.facts, converged.probes
     if "DATABASE_URL" in converged.planned and plan.outcomes[database.NAME].status == NEEDS_INPUT:
@@ -130,9 +133,12 @@ def plan_fixes(options: Options, transport: Transport) -> Plan:
         plan.outcomes[database.NAME] = database.plan(ctx)
     plan.outcomes[settings_env.NAME] = converged.outcome
     plan.secrets = secret_values(env.values) | secret_values(inputs.values) | secret_values(env.merged())
-    run.notes += [f"--secrets: {key} not written: nothing in this run asks for it" for key in inputs.unused()]
+    reads = converged.facts.env_reads if converged.holds else None
+    run.notes += [f"--secrets: {key} not written: " + ("the settings do not read it" if reads is not None and key not in reads
+                                                       else "nothing in this run asks for it") for key in inputs.unused()]
     if not converged.holds:
         return stop(plan, "the settings do not hold under the planned env")
+    drop_unread(plan, reads)
 
     planned_ids = {f.id for f in run_checks(ctx.planned)}
     rotated = plan.outcomes[secret_key.NAME]
@@ -151,6 +157,39 @@ def plan_fixes(options: Options, transport: Transport) -> Plan:
                             current_mode=transport.file_mode(env_path), env_file=True, description="production env file")
     run.changes = [c for c in (env_change, overlay) if c is not None]
     return plan
+
+
+def plan_env_fixes(plan: Plan) -> None:
+    """Plan each env fix in registry order, noting which keys each one sets."""
+    env = plan.ctx.env
+    for fix in ENV_FIXES:
+        before = {**env.changed, **env.added}
+        plan.outcomes[fix.NAME] = fix.plan(plan.ctx)
+        after = {**env.changed, **env.added}
+        plan.keys[fix.NAME] = [k for k, v in after.items() if before.get(k) != v or k not in before]
+
+
+def drop_unread(plan: Plan, reads: dict | None) -> None:
+    """Never write a variable the settings do not read (as the probe recorded them); say so.
+
+    ``reads`` None means the probe recorded nothing: unknown, so nothing is dropped.
+    """
+    if reads is None:
+        return
+    env = plan.ctx.env
+    for name, keys in plan.keys.items():
+        unread = [k for k in keys if k not in reads and k not in READ_BY_DJANGO and (k in env.added or k in env.changed)]
+        if not unread:
+            continue
+        for key in unread:
+            env.added.pop(key, None)
+            env.changed.pop(key, None)
+            plan.run.notes.append(f"{key} not written ({name}): the settings do not read it")
+        outcome = plan.outcomes[name]
+        if outcome.status == CHANGED and set(unread) >= {k for k in keys if k not in READ_BY_DJANGO}:
+            plan.outcomes[name] = Outcome(OK, f"nothing written: the settings do not read {', '.join(unread)}")
+        elif outcome.status == CHANGED:
+            outcome.message += f"; not written, the settings do not read them: {', '.join(unread)}"
 
 
 def stop(plan: Plan, reason: str) -> Plan:
