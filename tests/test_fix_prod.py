@@ -108,9 +108,11 @@ def test_apply_then_apply_again_changes_nothing(demo):
                   "channels.in_memory", "database.migrations_unapplied", "django.static_not_collected"):
         assert found[fixed] == "fixed", fixed
     assert found["external.telegram"] == "needs input"
+    assert document["hosts"][0]["planned_probes"] == 1  # the settings import at once: one planned-env probe
     digest = tree_digest(demo)
     again, document = fix_prod(demo, "--domain", DOMAIN)
     assert document["hosts"][0]["recap"]["changed"] == 0
+    assert document["hosts"][0]["planned_probes"] == 0  # nothing planned: the env as written is the planned env
     assert all(s in ("ok", "needs input") for s in statuses(document).values())
     assert {k: v for k, v in tree_digest(demo).items() if ".remediation" not in k} == \
         {k: v for k, v in digest.items() if ".remediation" not in k}

@@ -233,3 +233,28 @@ def test_never_writes_a_variable_the_settings_do_not_read(lenient_demo):
     assert "CSRF_TRUSTED_ORIGINS" not in env and "USE_REDIS_CHANNELS" not in env
     assert env["USE_REDIS_CACHE"] == "True" and env["ALLOWED_HOSTS"] == DOMAIN
     assert states(host)["channels.in_memory"] == "fixed"  # the settings derive it from DEBUG
+
+
+def test_the_settings_overlay_never_replaces_a_file_of_the_project(tmp_path):
+    """config/settings/production.py is the project's own: the overlay goes beside it, importing it."""
+    from remediation.fixes.security_flags import overlay_for
+
+    def read_text(path):
+        try:
+            return open(path).read()
+        except OSError:
+            return None
+
+    package = tmp_path / "config" / "settings"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "production.py").write_text("from .base import *\n")
+    assert overlay_for("config.settings.production", str(tmp_path), read_text) == (
+        "config.settings.production", "config.settings.production_hardened", str(package / "production_hardened.py"))
+    assert overlay_for("config.settings", str(tmp_path), read_text)[1] == "config.settings.production_remediation"
+    (tmp_path / "config" / "flat.py").write_text("X = 1\n")
+    assert overlay_for("config.flat", str(tmp_path), read_text)[1:] == ("config.flat_production",
+                                                                       str(tmp_path / "config" / "flat_production.py"))
+    (tmp_path / "config" / "flat_production.py").write_text('"""written by django-remediation fix-prod"""\n'
+                                                             "from config.flat import *\n")
+    assert overlay_for("config.flat_production", str(tmp_path), read_text)[:2] == ("config.flat", "config.flat_production")
