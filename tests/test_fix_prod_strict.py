@@ -258,3 +258,25 @@ def test_the_settings_overlay_never_replaces_a_file_of_the_project(tmp_path):
     (tmp_path / "config" / "flat_production.py").write_text('"""written by django-remediation fix-prod"""\n'
                                                              "from config.flat import *\n")
     assert overlay_for("config.flat_production", str(tmp_path), read_text)[:2] == ("config.flat", "config.flat_production")
+
+
+def test_a_production_env_that_does_not_import_yet_is_repaired_from_the_planned_facts(demo, postgres_db, redis_server,
+                                                                                      tmp_path):
+    """The audit before raises (the production env already says DEBUG=False): fixes that need
+    Django's facts are planned again on the planned env's, never left at ``ok`` from nothing."""
+    (demo / ".env.production").write_text((demo / ".env").read_text().replace("DEBUG=True", "DEBUG=False")
+                                          .replace("ENVIRONMENT=development", "ENVIRONMENT=production"))
+    secrets = tmp_path / "secrets.env"
+    secrets.write_text("".join(f"{k}={v}\n" for k, v in SECRETS.items()))
+    url = f"postgres://postgres:PLANTEDbeforepw@127.0.0.1:5432/{postgres_db}"
+    run, host = fix_prod(demo, "--domain", DOMAIN, "--database-url", url, "--secrets", str(secrets))
+    found = fixes(host)
+    assert found["external"]["status"] == "changed", found["external"]  # its findings exist only under the planned env
+    assert found["database"]["status"] == "changed" and found["settings_env"]["status"] == "changed"
+    assert found["migrate"]["status"] == "changed" and found["security_flags"]["status"] == "ok"
+    assert host["planned_probes"] == 3
+    assert states(host)["django.settings_error"] == "fixed"
+    env = dotenv_values(demo / ".env.production")
+    assert env["FRONTEND_URL"] == f"https://{DOMAIN}" and env["TELEGRAM_BOT_TOKEN"] == SECRETS["TELEGRAM_BOT_TOKEN"]
+    assert run.returncode == 0, run.output
+    assert "PLANTEDbeforepw" not in run.output

@@ -49,14 +49,17 @@ class Converged:
     planned: dict = field(default_factory=dict)  # variable -> how it was planned (supplied, from --domain, ...)
 
 
-def converge(ctx, probe_env, probes: int = 0) -> Converged:
-    """Probe under ``ctx.env`` (``probe_env(values) -> Facts``) until it imports or cannot."""
+def converge(ctx, probe_env, probes: int = 0, done: dict | None = None) -> Converged:
+    """Probe under ``ctx.env`` (``probe_env(values) -> Facts``) until it imports or cannot.
+
+    ``probes`` and ``done`` carry on from an earlier convergence of the same run.
+    """
     env = ctx.env
     if env.changed or env.added or probes:
         planned, probes = probe_env(env.merged()), probes + 1
     else:
         planned = ctx.facts
-    done: dict[str, str] = {}
+    done = dict(done or {})
     while (error := settings_failure(planned)) is not None:
         name = settings_env.named_variable(error, env_reads(planned))
         if name is None:

@@ -125,7 +125,7 @@ def plan_fixes(options: Options, transport: Transport) -> Plan:
         # again on the planned env's facts (the same fixes, now informed), and probe once more.
         ctx.facts, ctx.findings = converged.facts, run_checks(converged.facts)
         plan_env_fixes(plan)
-        converged = converge(ctx, probe_env, probes=converged.probes)
+        converged = converge(ctx, probe_env, probes=converged.probes, done=converged.planned)
     ctx.planned, run.planned_probes = converged.facts, converged.probes
     if "DATABASE_URL" in converged.planned and plan.outcomes[database.NAME].status == NEEDS_INPUT:
         # the URL came from the person (--secrets, the environment, a prompt): as if --database-url
@@ -160,13 +160,22 @@ def plan_fixes(options: Options, transport: Transport) -> Plan:
 
 
 def plan_env_fixes(plan: Plan) -> None:
-    """Plan each env fix in registry order, noting which keys each one sets."""
+    """Plan each env fix in registry order, noting which keys each one sets.
+
+    Planned a second time (on better facts), a fix that finds its own earlier values in place
+    says ``ok``: its first outcome, ``changed``, stays the truth.
+    """
     env = plan.ctx.env
     for fix in ENV_FIXES:
         before = {**env.changed, **env.added}
-        plan.outcomes[fix.NAME] = fix.plan(plan.ctx)
+        outcome = fix.plan(plan.ctx)
         after = {**env.changed, **env.added}
-        plan.keys[fix.NAME] = [k for k, v in after.items() if before.get(k) != v or k not in before]
+        earlier = plan.outcomes.get(fix.NAME)
+        if earlier is not None and earlier.status == CHANGED and outcome.status == OK:
+            continue
+        plan.outcomes[fix.NAME] = outcome
+        plan.keys[fix.NAME] = sorted(set(plan.keys.get(fix.NAME, [])) |
+                                     {k for k, v in after.items() if before.get(k) != v or k not in before})
 
 
 def drop_unread(plan: Plan, reads: dict | None) -> None:
