@@ -124,8 +124,10 @@ def plan_fixes(options: Options, transport: Transport) -> Plan:
         # The env before did not import: the env fixes decided without Django's facts. Plan them
         # again on the planned env's facts (the same fixes, now informed), and probe once more.
         ctx.facts, ctx.findings = converged.facts, run_checks(converged.facts)
+        probed = env.merged()
         plan_env_fixes(plan)
-        converged = converge(ctx, probe_env, probes=converged.probes, done=converged.planned)
+        if env.merged() != probed:
+            converged = converge(ctx, probe_env, probes=converged.probes, done=converged.planned)
     ctx.planned, run.planned_probes = converged.facts, converged.probes
     if "DATABASE_URL" in converged.planned and plan.outcomes[database.NAME].status == NEEDS_INPUT:
         # the URL came from the person (--secrets, the environment, a prompt): as if --database-url
