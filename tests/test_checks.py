@@ -381,10 +381,16 @@ CASES = [
              [E("env.environment", MEDIUM, "ENVIRONMENT=development", fix="env_file")]),
             ("only the env file says staging", lambda: F(settings={"ENVIRONMENT": None}, env={"ENVIRONMENT": "staging"}),
              [E("env.environment", MEDIUM, "ENVIRONMENT=staging", fix="env_file")]),
+            # another project names its environment APP_ENV: its default, development, is what the settings got
+            ("APP_ENV read, unset, default development", lambda: F(
+                settings={"ENVIRONMENT": None}, probe=environ("APP_ENV", defaults={"APP_ENV": "development"})),
+             [E("env.environment", MEDIUM, "APP_ENV=development", fix="env_file")]),
         ],
         passes=[
             ("PROD", lambda: F(settings={"ENVIRONMENT": "PROD"})),
             ("env file says production", lambda: F(settings={"ENVIRONMENT": None}, env={"ENVIRONMENT": "production"})),
+            ("APP_ENV set to production", lambda: F(settings={"ENVIRONMENT": None}, probe=environ(set=["APP_ENV"]),
+                                                    env={"APP_ENV": "production"})),
         ],
         django_guard=True,
     ),

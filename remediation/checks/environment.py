@@ -12,6 +12,7 @@ from .integrations import OTHER, is_local_public_url, missing_inputs
 
 finding = finding_for("env")
 DATABASE_VARIABLE = re.compile(r"^(DJANGO_)?(DATABASE_URL$|DB_|DATABASE_|POSTGRES_|MYSQL_)")
+ENVIRONMENT_VARIABLES = ("ENVIRONMENT", "APP_ENV", "APP_ENVIRONMENT", "DJANGO_ENV", "DJANGO_ENVIRONMENT", "ENV")
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0", "backend", "web", "app"}
 
 
@@ -77,13 +78,19 @@ def allowed_hosts(facts):
 
 
 def environment_name(facts):
+    """ENVIRONMENT (the setting), or the variable the settings read to name their environment (APP_ENV, ...)."""
     if not django_ready(facts):
         return []
-    value = facts.settings.get("ENVIRONMENT") or facts.env.get("ENVIRONMENT") or None
-    if value is None or str(value).lower() in ("production", "prod"):
+    name, value = "ENVIRONMENT", facts.settings.get("ENVIRONMENT") or facts.env.get("ENVIRONMENT") or None
+    if value is None:
+        for variable, read in (facts.env_reads or {}).items():
+            if variable in ENVIRONMENT_VARIABLES:
+                name, value = variable, facts.env.get(variable) if read.get("set") else read.get("default")
+                break
+    if not value or str(value).lower() in ("production", "prod"):
         return []
-    return [finding(id="env.environment", severity=MEDIUM, title="ENVIRONMENT is not production",
-                    detail=f"ENVIRONMENT={value}", fix="env_file")]
+    return [finding(id="env.environment", severity=MEDIUM, title=f"{name} is not production",
+                    detail=f"{name}={value}", fix="env_file")]
 
 
 def database_url(facts):
