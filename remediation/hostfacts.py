@@ -139,7 +139,7 @@ def is_tool_file(repo_root, path):
     parts = path.rstrip("/").split("/")
     if ".remediation" in parts or parts[-1] == ".env.production":
         return True
-    if parts[-1].endswith("_production.py"):
+    if parts[-1].endswith(".py"):  # the overlay: <settings>_production.py or <settings package>/production.py
         head = read(os.path.join(repo_root, path)) or ""
         return TOOL_MARKER in head[:1000]
     return False
