@@ -1232,3 +1232,20 @@ def test_cors_origin_under_a_public_domain_named_localhost_is_public():
     assert cors(facts) == []
     local = make_facts(settings={"CORS_ALLOWED_ORIGINS": ["http://localhost:3000", "http://[::1]:8000"]})
     assert [f.id for f in cors(local)] == ["django.cors_local"]
+
+
+def test_read_variables_rows_classify_every_variable_the_settings_read():
+    from remediation.checks.integrations import read_variables
+
+    reads = environ("STRIPE_SECRET_KEY", "SITE_URL", "DB_PASSWORD", set=["LOG_LEVEL", "PUBLIC_URL"],
+                    defaults={"SITE_URL": "http://localhost:8000", "STRIPE_SECRET_KEY": "****"})["environ"]["read"]
+    rows = read_variables(reads, {"PUBLIC_URL": "http://127.0.0.1:3000", "LOG_LEVEL": "INFO"})
+    assert [(r["name"], r["set"], r["secret"], r["local"], r["service"]) for r in rows] == [
+        ("STRIPE_SECRET_KEY", False, True, False, "stripe"),
+        ("SITE_URL", False, False, True, None),
+        ("DB_PASSWORD", False, True, False, None),
+        ("LOG_LEVEL", True, False, False, None),
+        ("PUBLIC_URL", True, False, True, None),
+    ]
+    assert rows[0]["default"] == "****" and rows[0]["where"] == "config/settings.py:10"
+    assert read_variables(None, {}) is None

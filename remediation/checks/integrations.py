@@ -100,3 +100,24 @@ def is_local_public_url(name: str, value) -> bool:
     if not isinstance(value, str) or INTERNAL.search(name) or service_of(name) not in (OTHER, None):
         return False
     return bool(PUBLIC_URL_NAME.search(name)) and bool(LOCAL_HOST.match(value.strip()))
+
+
+def read_variables(reads: dict | None, env_values: dict) -> list[dict] | None:
+    """The env area's rows: each variable the settings read, whether it is set, secret-named,
+    a public URL left local, and the service it belongs to; None when the reads are unknown."""
+    if reads is None:
+        return None
+    rows = []
+    for name, read in reads.items():
+        value = env_values.get(name) if read.get("set") else read.get("default")
+        service = service_of(name)
+        rows.append({
+            "name": name,
+            "set": bool(read.get("set")),
+            "secret": is_secret_name(name),
+            "local": is_local_public_url(name, value),
+            "service": service.key if service not in (None, OTHER) else None,  # a known service only
+            "default": read.get("default"),
+            "where": read.get("where"),
+        })
+    return rows

@@ -20,7 +20,8 @@ import sys
 from ..masking import MASK, is_secret_name, mask_url, url_password
 
 # Modules that read os.environ on behalf of their caller: the read is the caller's.
-ENV_READER_MODULES = ("os", "environ", "environs", "decouple", "dj_database_url", "dj_email_url", "django_cache_url")
+ENV_READER_MODULES = ("os", "environ", "environs", "decouple", "dj_database_url", "dj_email_url", "django_cache_url",
+                      "configurations")
 ENV_READS: dict = {}
 ENV_RECORDER = {"root": None, "installed": False}
 TOKEN_LIKE = re.compile(r"^[A-Za-z0-9_\-+/=.:]{20,}$")
