@@ -89,7 +89,8 @@ class GitFacts:
     root: str | None = None
     branch: str | None = None
     head: str | None = None
-    dirty_files: int = 0
+    dirty_files: int = 0  # changed or untracked, not counting the tool's own files
+    tool_files: int = 0  # fix-prod's own files (.env.production, .remediation/, its settings overlay)
     upstream: str | None = None
     ahead: int | None = None
     behind: int | None = None
@@ -123,8 +124,8 @@ def read_git(root: Path) -> GitFacts:
     facts.root = repo.working_tree_dir
     try:
         facts.head = repo.head.commit.hexsha if repo.head.is_valid() else None
-        status = repo.git.status("--porcelain", "--", str(root))
-        facts.dirty_files = len([line for line in status.splitlines() if line.strip()])
+        status = repo.git.status("--porcelain", "-z", "-uall", "--", str(root), strip_newline_in_stdout=False)
+        facts.dirty_files, facts.tool_files = hostfacts.dirty_counts(status, repo.working_tree_dir)
         if repo.head.is_detached:
             return facts
         branch = repo.active_branch
