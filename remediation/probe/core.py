@@ -21,6 +21,7 @@ import time
 
 from ..masking import is_secret_name, scrub, secret_values
 from .common import error_info, settings_module_from_manage
+from .configuration import configuration_facts
 from .database import check_messages, database_facts, migration_facts
 from .services import redis_facts, static_facts, url_facts
 from .settings_facts import read_settings
@@ -79,6 +80,7 @@ class Probe:
         self.result["static"] = self.timed("static", lambda: static_facts(self, settings))
         self.result["redis"] = self.timed("redis", lambda: redis_facts(self, settings))
         self.result["urls"] = self.timed("urls", lambda: url_facts(self))
+        self.result["configuration"] = self.timed("configuration", lambda: configuration_facts(self, settings))
         return self.result
 
     def prepare_environment(self) -> None:
