@@ -10,6 +10,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from ..checks.base import AREAS
 from ..findings import HostReport, Severity, blocked
 from .checklist import checklist
+from .rows import area_rows
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 ICONS = {"critical": "❌", "high": "❌", "medium": "⚠️", "low": "ℹ️", "info": "ℹ️"}
@@ -49,7 +50,8 @@ def render(reports: list[HostReport], fail_level: Severity) -> str:
     for report in reports:
         hosts.append({
             "report": report,
-            "areas": [(number, title, [f for f in report.findings if f.area == key]) for key, number, title in AREAS],
+            "areas": [(key, number, title, [f for f in report.findings if f.area == key]) for key, number, title in AREAS],
+            "rows": area_rows(report.facts, report.findings),
             "by_severity": [
                 (str(s).upper(), [f for f in report.findings if f.severity == s and f.matters_in("production")])
                 for s in (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM)
