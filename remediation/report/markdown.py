@@ -56,7 +56,7 @@ def render(reports: list[HostReport], fail_level: Severity) -> str:
                 (str(s).upper(), [f for f in report.findings if f.severity == s and f.matters_in("production")])
                 for s in (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM)
             ],
-            "checklist": checklist(report.findings),
+            "checklist": checklist(report.findings, report.facts),
             "verdict": report.verdict.to_dict(),
             "blockers": [f for f in report.findings if f.severity >= fail_level and f.matters_in("production")],
             "needs": report.needs_input,

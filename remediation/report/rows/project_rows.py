@@ -131,7 +131,8 @@ def variable(view: View, name: str, values: dict, read: dict | None) -> tuple[st
             detail += f" (settings use {view.settings[name]})"
     if name == "SECRET_KEY":
         detail += secret_key_quality(view)
-    return OK, detail
+    # What the value means for production is judged by checks that need the imported settings.
+    return (OK if view.django_ready else UNKNOWN), detail
 
 
 def secret_key_quality(view: View) -> str:
