@@ -126,7 +126,7 @@ def variable(view: View, name: str, values: dict, read: dict | None) -> tuple[st
     else:
         detail = "not set"
         if read is not None and read.get("default") is not None:
-            detail += f" (settings default: {read['default']})"
+            detail += f" (settings default: {read['default'] or 'empty'})"
         elif name in view.settings and not isinstance(view.settings[name], (bool, dict)) and name != "DEBUG":
             detail += f" (settings use {view.settings[name]})"
     if name == "SECRET_KEY":
