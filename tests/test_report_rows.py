@@ -93,8 +93,8 @@ def seed_rows(project: Path, origin: Path, facts: dict) -> list[tuple[str, str, 
                                        "CsrfViewMiddleware, AuthenticationMiddleware, MessageMiddleware, "
                                        "XFrameOptionsMiddleware"),
         ("django", "CORS_ALLOWED_ORIGINS", "error", "http://localhost:3000, http://localhost:8000"),
-        ("django", "Static Files", "warning", f"STATIC_ROOT: backend/staticfiles ({static['missing']} of "
-                                              f"{static['source_files']} files not collected)"),
+        ("django", "Static Files", "warning", f"STATIC_ROOT: backend/staticfiles (does not exist; "
+                                              f"{static['source_files']} files to collect)"),
         ("django", "Media Files", "warning", "MEDIA_ROOT: backend/media (FileSystemStorage)"),
         # 8. REST framework configuration
         ("rest_framework", "Default Authentication", "ok", "SessionAuthentication, TokenAuthentication"),
@@ -290,3 +290,49 @@ def test_facts_never_gathered_are_unknown_not_ok():
     assert by_name["python", "djangorestframework"].status == "unknown"
     assert by_name["rest_framework", "REST framework"].status == "unknown"
     assert by_name["celery", "Celery"].status == "unknown"
+
+
+SHOP_SETTINGS = '''
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SECRET_KEY = os.environ.get("DJANGO_SECRET", "k3y-" * 16)
+DEBUG = os.getenv("DJANGO_DEBUG", "0") == "1"
+ALLOWED_HOSTS = ["shop.example.com"]
+INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "django.contrib.staticfiles"]
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3",
+                         "NAME": os.environ.get("DB_NAME", str(BASE_DIR / "db.sqlite3"))}}
+ROOT_URLCONF = "shop.urls"
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+'''
+
+
+def test_a_project_of_another_shape_says_not_used_and_lists_its_own_variables(tmp_path):
+    """No DRF, no Celery app, no Channels, no CACHES; DB_* variables: rows say so, with no ❌ there."""
+    project = tmp_path / "shop"
+    (project / "shop").mkdir(parents=True)
+    (project / "shop" / "__init__.py").write_text("")
+    (project / "shop" / "settings.py").write_text(SHOP_SETTINGS)
+    (project / "shop" / "urls.py").write_text("urlpatterns = []\n")
+    (project / "manage.py").write_text(
+        "import os, sys\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'shop.settings')\n"
+        "from django.core.management import execute_from_command_line\nexecute_from_command_line(sys.argv)\n")
+    (project / ".env").write_text("DB_NAME=/nonexistent/shop.sqlite3\nDJANGO_DEBUG=0\n")
+    run = invoke("audit", "--project", str(project), "--format", "json")
+    assert run.returncode == 1, run.output
+    document = json.loads(run.stdout)
+    rows = document["hosts"][0]["rows"]
+    simple = lambda area: [(r["component"], r["status"]) for r in rows[area]]  # noqa: E731
+    assert simple("rest_framework") == [("REST framework", "not used")]
+    assert simple("channels") == [("Channels", "not used")]
+    assert simple("cache") == [("Cache", "not used")]
+    assert [status for _, status in simple("celery")] == ["not used"]
+    env = {r["component"]: r for r in rows["env"]}
+    assert env["DB_NAME"]["detail"] == "/nonexistent/shop.sqlite3"
+    assert env["DJANGO_DEBUG"]["detail"] == "0"
+    assert env["DJANGO_SECRET"]["detail"].startswith("not set (settings default: ")
+    assert not {"TELEGRAM_BOT_TOKEN", "DATABASE_URL", "REDIS_URL"} & set(env)  # the settings read none of them
+    areas = {f["area"] for f in document["hosts"][0]["findings"]}
+    assert not areas & {"rest_framework", "celery", "channels"}

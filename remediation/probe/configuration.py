@@ -49,6 +49,8 @@ def configuration_facts(probe, settings) -> dict:
             "password_set": bool(getattr(settings, "EMAIL_HOST_PASSWORD", None)),
         },
         "flags": lambda: {name: getattr(settings, name, None) for name in ("APPEND_SLASH", "USE_TZ", "TIME_ZONE")},
+        # Settings the project's module sets itself, as opposed to Django's defaults (a cache nobody configured).
+        "overridden": lambda: {name: settings.is_overridden(name) for name in ("CACHES", "CHANNEL_LAYERS", "STORAGES")},
     }
     found = {}
     for name, gather in parts.items():

@@ -76,7 +76,7 @@ def django_rows(view: View) -> list:
     apps = settings.get("INSTALLED_APPS") or []
     middleware = settings.get("MIDDLEWARE") or []
     rows.append(("INSTALLED_APPS", OK, plural(len(apps), "app"), ()))
-    rows.append(("Middleware", OK, f"{len(middleware)}: {listing(short(m) for m in middleware)}", ()))
+    rows.append(("Middleware", OK, f"{len(middleware)}: {listing(short(m) for m in middleware)}" if middleware else "none", ()))
     if view.installed_app("corsheaders"):
         if settings.get("CORS_ALLOW_ALL_ORIGINS") or settings.get("CORS_ORIGIN_ALLOW_ALL"):
             rows.append(("CORS_ALLOWED_ORIGINS", OK, "all origins allowed", ("django.cors_allow_all",)))
@@ -87,8 +87,7 @@ def django_rows(view: View) -> list:
         rows.append(("CORS", NOT_USED, "django-cors-headers not installed", ()))
     static = view.probe.get("static") or {}
     if settings.get("STATIC_ROOT"):
-        collected = "collected" if static.get("exists") and not static.get("missing") else \
-            f"{static.get('missing')} of {static.get('source_files')} files not collected" if "missing" in static else ""
+        collected = static_state(static)
         detail = f"STATIC_ROOT: {view.rel(settings['STATIC_ROOT'])}" + (f" ({collected})" if collected else "")
         rows.append(("Static Files", OK, detail, ("django.static_not_collected",)))
     else:
@@ -98,6 +97,16 @@ def django_rows(view: View) -> list:
     rows.append(("Media Files", OK, f"MEDIA_ROOT: {view.rel(media)} ({storage})" if media else f"no MEDIA_ROOT ({storage})",
                  ("django.media_local",)))
     return rows
+
+
+def static_state(static: dict) -> str:
+    if "missing" not in static:
+        return ""  # the finders did not run
+    if not static.get("exists"):
+        return f"does not exist; {plural(static.get('source_files') or 0, 'file')} to collect"
+    if static.get("missing"):
+        return f"{static['missing']} of {static.get('source_files')} files not collected"
+    return f"{plural(static.get('source_files') or 0, 'file')} collected"
 
 
 def rest_framework_rows(view: View) -> list:
@@ -133,6 +142,8 @@ def rest_framework_rows(view: View) -> list:
 def cache_rows(view: View) -> list:
     if not view.django_ready:
         return [view.unknown_django("Cache")]
+    if (view.part("overridden") or {}).get("CACHES") is False:
+        return [("Cache", NOT_USED, "no CACHES in the settings (Django's default LocMemCache)", ())]
     rows = []
     for alias, cache in (view.settings.get("CACHES") or {}).items():
         backend = short(cache.get("BACKEND"))
