@@ -188,7 +188,7 @@ def raising_project(tmp_path: Path) -> Path:
     """A demo copy under a path with rich markup in it, whose settings raise with markup in the message."""
     project = copy_demo(tmp_path / "p[" / "]q")  # the path contains "[/]"
     settings = project / "backend" / "config" / "settings.py"
-    settings.write_text(settings.read_text() + '\nraise RuntimeError("bad [/] [bold]x[/bold] [red]")\n')
+    settings.write_text(settings.read_text() + '\nraise RuntimeError("bad [/] [bold]x[/bold] [red] <b>|")\n')
     return project
 
 
@@ -202,9 +202,10 @@ def test_audit_text_prints_project_text_as_data(tmp_path):
         assert str(project) in run.stdout
     text = invoke("audit", "--project", str(project)).stdout
     assert f"Readiness of {project} on localhost" in text
-    assert "RuntimeError: bad [/] [bold]x[/bold] [red]" in text
+    assert "RuntimeError: bad [/] [bold]x[/bold] [red] <b>|" in text
     markdown = invoke("audit", "--project", str(project), "--format", "markdown").stdout
-    assert "RuntimeError: bad [/] [bold]x[/bold] [red] (settings, at config/settings.py:" in markdown
+    # In markdown a table cell holds it as data too: no HTML tag, the pipe escaped.
+    assert "RuntimeError: bad [/] [bold]x[/bold] [red] &lt;b&gt;\\| (settings, at config/settings.py:" in markdown
     # Nothing the settings would have said is claimed: the Django areas are unknown, the checklist unticked.
     assert "| Settings | unknown | settings did not import (RuntimeError) |" in markdown
     assert "| DEBUG | unknown | True |" in markdown

@@ -1,4 +1,8 @@
-"""The readiness report in the seed report's structure, rendered from templates/report.md.j2."""
+"""The readiness report in the seed report's structure, rendered from templates/report.md.j2.
+
+Text from the project, its env, its host or an exception goes through the ``text`` or ``cell``
+filter: one line, ``<`` and ``>`` as entities, ``|`` escaped in table cells.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +20,16 @@ TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 ICONS = {"critical": "❌", "high": "❌", "medium": "⚠️", "low": "ℹ️", "info": "ℹ️"}
 
 
+def text(value) -> str:
+    """Project text as data in markdown: one line, no HTML tags (a settings error may hold anything)."""
+    return " ".join(str(value).splitlines()).replace("<", "&lt;").replace(">", "&gt;")
+
+
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["cell"] = lambda value: str(value).replace("|", "\\|").replace("\n", " ")
+    env.filters["text"] = text
+    env.filters["cell"] = lambda value: text(value).replace("|", "\\|")
+    env.filters["fenced"] = lambda value: " ".join(str(value).splitlines()).replace("`", "'")
     return env
 
 
