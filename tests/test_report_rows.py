@@ -129,6 +129,7 @@ def seed_rows(project: Path, origin: Path, facts: dict) -> list[tuple[str, str, 
         ("channels", "ASGI Application", "ok", "config.asgi.application"),
         ("channels", "Daphne Server", "warning", f"daphne {version('daphne')}, not in INSTALLED_APPS"),
         ("channels", "Channel Layer 'default'", "error", "InMemoryChannelLayer"),
+        ("channels", "USE_REDIS_CHANNELS", "ok", "False"),
         # 12. API endpoints
         ("api", "API Documentation", "warning", "SpectacularAPIView at /api/schema/, SpectacularSwaggerView at /api/docs/"),
         ("api", "URL Configuration", "ok", "5 modules: admin, accounts.urls, materials.urls, assignments.urls, invoices.urls"),

@@ -199,6 +199,8 @@ def channels_rows(view: View) -> list:
         rows.append((f"Channel Layer '{alias}'", OK, short(layer.get("BACKEND")), ("channels.in_memory",)))
     if not view.settings.get("CHANNEL_LAYERS"):
         rows.append(("Channel Layer", OK, "none", ("channels.in_memory",)))
+    if "USE_REDIS_CHANNELS" in view.settings:
+        rows.append(("USE_REDIS_CHANNELS", OK, str(view.settings["USE_REDIS_CHANNELS"]), ()))
     return rows
 
 
