@@ -11,8 +11,11 @@ DATABASE_ENV = {  # the official images' variables naming the database they crea
     "POSTGRES_DB": "postgresql", "MYSQL_DATABASE": "mysql", "MARIADB_DATABASE": "mariadb",
     "MONGO_INITDB_DATABASE": "mongodb",
 }
-KINDS = ("postgres", "postgis", "timescale", "redis", "valkey", "mysql", "mariadb", "mongo", "rabbitmq",
-         "memcached", "nginx", "traefik", "caddy", "node", "python", "celery", "elasticsearch", "minio")
+# Image (or service) name prefixes and the kind of server they run; PostGIS and TimescaleDB are PostgreSQL.
+KINDS = {"postgres": "postgres", "postgis": "postgres", "timescale": "postgres", "redis": "redis", "valkey": "redis",
+         "mysql": "mysql", "mariadb": "mariadb", "mongo": "mongo", "rabbitmq": "rabbitmq", "memcached": "memcached",
+         "nginx": "nginx", "traefik": "traefik", "caddy": "caddy", "node": "node", "python": "python",
+         "celery": "celery", "elasticsearch": "elasticsearch", "minio": "minio"}
 
 
 def compose_ports(spec: dict) -> list[str]:
@@ -41,7 +44,8 @@ def compose_service(name: str, spec: dict) -> dict:
     """
     image = str(spec.get("image") or "")
     base = image.rsplit("/", 1)[-1].split(":", 1)[0].lower()
-    kind = next((k for k in KINDS if base.startswith(k)), None) or next((k for k in KINDS if name.lower().startswith(k)), None)
+    prefix = next((k for k in KINDS if base.startswith(k)), None) or next((k for k in KINDS if name.lower().startswith(k)), None)
+    kind = KINDS.get(prefix)
     environment = compose_environment(spec)
     command = spec.get("command") or ""
     command = " ".join(map(str, command)) if isinstance(command, list) else str(command)

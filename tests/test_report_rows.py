@@ -242,6 +242,8 @@ services:
     image: docker.io/library/postgres:16
     environment: ["POSTGRES_DB=shop", "POSTGRES_PASSWORD=s3cret-planted"]
     ports: [{target: 5432, published: 15432}]
+  gis:
+    image: postgis/postgis:16-3.4
   mysql:
     image: mysql:8
     environment: {MYSQL_DATABASE: legacy}
@@ -256,12 +258,14 @@ services:
     services = facts.compose_services["compose.yaml"]
     assert services["db"] == {"image": "docker.io/library/postgres:16", "kind": "postgres", "ports": ["15432:5432"],
                               "databases": ["shop"], "password_auth": True}
+    assert services["gis"]["kind"] == "postgres" and services["gis"]["ports"] == []
     assert services["mysql"]["databases"] == ["legacy"] and services["mysql"]["kind"] == "mysql"
     assert services["cache"]["ports"] == ["127.0.0.1:6380:6379"] and services["cache"]["password_auth"] is True
     assert facts.compose_services["broken.yml"] == {"error": "ParserError"}
     assert "s3cret-planted" not in json.dumps(facts.compose_services)
     rows = {r.component: r for r in area_rows(make_facts(services=facts).to_dict(), [])["services"]}
-    assert rows["PostgreSQL Config"].detail == "port 15432, database shop, password auth (compose.yaml)"
+    assert rows["PostgreSQL Config"].detail == ("port 15432, database shop, password auth (compose.yaml); "
+                                                "no published port (compose.yaml)")
     assert rows["MySQL Config"].detail == "no published port, database legacy (compose.yaml)"
     assert rows["Redis Config"].detail == "port 6380, password auth (compose.yaml)"
 
