@@ -163,7 +163,7 @@ def test_demo_report_has_every_seed_row_with_its_observed_value(git_demo, redis_
     markdown = invoke("audit", "--project", str(git_demo), "--format", "markdown")
     assert markdown.returncode == 1
     for _, component, status, detail in expected:
-        assert f"| {component} | {ICONS[status]} | {detail} |" in markdown.stdout
+        assert f"| {component} | {ICONS[status]} | {detail.replace('|', chr(92) + '|')} |" in markdown.stdout
     # The rows come before the findings of their area.
     git_section = markdown.stdout.split("## 1. GIT STATUS", 1)[1].split("## 2.", 1)[0]
     assert git_section.index("| Unpushed Commits | ❌ |") < git_section.index("`git.unpushed`")
@@ -206,7 +206,7 @@ def test_audit_text_prints_project_text_as_data(tmp_path):
     assert "RuntimeError: bad [/] [bold]x[/bold] [red] <b>|" in text
     markdown = invoke("audit", "--project", str(project), "--format", "markdown").stdout
     # In markdown a table cell holds it as data too: no HTML tag, the pipe escaped.
-    assert "RuntimeError: bad [/] [bold]x[/bold] [red] &lt;b&gt;\\| (settings, at config/settings.py:" in markdown
+    assert "RuntimeError: bad [/] [bold]x[/bold] [red] &lt;b>\\| (settings, at config/settings.py:" in markdown
     # Nothing the settings would have said is claimed: the Django areas are unknown, the checklist unticked.
     assert "| Settings | unknown | settings did not import (RuntimeError) |" in markdown
     assert "| DEBUG | unknown | True |" in markdown

@@ -1,11 +1,12 @@
 """The readiness report in the seed report's structure, rendered from templates/report.md.j2.
 
 Text from the project, its env, its host or an exception goes through the ``text`` or ``cell``
-filter: one line, ``<`` and ``>`` as entities, ``|`` escaped in table cells.
+filter: one line, a ``<`` that could open an HTML tag as ``&lt;``, ``|`` escaped in table cells.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -17,12 +18,14 @@ from .checklist import checklist
 from .rows import area_rows
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
 ICONS = {"critical": "❌", "high": "❌", "medium": "⚠️", "low": "ℹ️", "info": "ℹ️"}
 
 
 def text(value) -> str:
-    """Project text as data in markdown: one line, no HTML tags (a settings error may hold anything)."""
-    return " ".join(str(value).splitlines()).replace("<", "&lt;").replace(">", "&gt;")
+    """Project text as data in markdown: one line, and no ``<`` that could open an HTML tag (CommonMark:
+    ``<`` then a letter, ``/``, ``!`` or ``?``), so ``<6,>=5.2`` stays readable and ``<script>`` is inert."""
+    return TAG_OPEN.sub("&lt;", " ".join(str(value).splitlines()))
 
 
 def environment() -> Environment:
