@@ -22,6 +22,7 @@ from dotenv.parser import parse_stream
 from packaging.requirements import InvalidRequirement, Requirement
 
 from . import hostfacts
+from .compose import compose_service
 from .masking import mask_url, safe_value, secret_values
 from .transport import Local, Transport, TransportError
 
@@ -167,8 +168,8 @@ def read_services(compose: dict[str, str | None], docker: dict) -> ServiceFacts:
             continue
         services = document.get("services") if isinstance(document, dict) else None
         facts.compose_services[name] = {
-            service: {"image": str(spec.get("image") or ""), "ports": [str(p) for p in spec.get("ports") or []]}
-            for service, spec in (services or {}).items()
+            str(service): compose_service(str(service), spec)
+            for service, spec in (services if isinstance(services, dict) else {}).items()
             if isinstance(spec, dict)
         }
     return facts
