@@ -161,7 +161,7 @@ def script_sqlite_copy(transport: Transport, db: Database, src: str, dst: str, r
     return dbadmin(transport, db.python, {"action": "sqlite_backup", "src": src, "dst": dst, "restore": restore})
 
 
-TOC_TABLE = re.compile(r"^\d+; \d+ \d+ TABLE (\S+) (.+) (\S+)$")
+TOC_TABLE = re.compile(r"^\d+; \d+ \d+ TABLE (?!DATA )(\S+) (.+) (\S+)$")
 
 
 def archive_state(transport: Transport, db: Database, archive: str) -> dict:
