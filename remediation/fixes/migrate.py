@@ -28,6 +28,11 @@ def plan(ctx) -> Outcome:
     if migrations.get("error"):
         error = migrations["error"]
         return Outcome(FAILED, f"migrations cannot be loaded: {error['type']}: {error['message']} at {error['where']}")
+    problems = (migrations.get("plan_check") or {}).get("problems") or []
+    if problems:
+        first = problems[0]
+        return Outcome(FAILED, f"the migration plan cannot be built: {first['message']}"
+                               + (f"; {first['fix']}" if first.get("fix") else "") + "; nothing migrated")
     pending = migrations.get("plan") or []
     if not pending and migrations.get("applied_known", True):
         return Outcome(OK, "no unapplied migrations")

@@ -21,6 +21,7 @@ PARTS = (
     HERE.parent / "masking.py",
     HERE / "common.py",
     HERE / "settings_facts.py",
+    HERE / "migration_plan.py",
     HERE / "database.py",
     HERE / "services.py",
     HERE / "core.py",  # last: it holds main() and the ``__main__`` guard
