@@ -20,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 PARTS = (
     HERE.parent / "masking.py",
     HERE / "common.py",
+    HERE / "environ.py",
     HERE / "settings_facts.py",
     HERE / "migration_plan.py",
     HERE / "database.py",
