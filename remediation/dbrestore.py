@@ -49,8 +49,9 @@ class Database:
     @classmethod
     def of(cls, facts, env: dict) -> Database:
         db = facts.database
+        read = getattr(facts, "env_reads", None) or {}
         return cls(vendor=db.get("vendor") or "", name=db.get("name") or "", host=db.get("host") or "",
-                   port=str(db.get("port") or ""), user=db.get("user") or "", password=password_from(env, db),
+                   port=str(db.get("port") or ""), user=db.get("user") or "", password=password_from(env, db, read),
                    python=facts.python)
 
     @classmethod
@@ -80,8 +81,9 @@ class Database:
         return {"host": self.host, "port": self.port, "user": "postgres", "password": ""}
 
 
-def password_from(env: dict, db: dict) -> str:
-    """The password the settings use: DATABASE_URL's when it names this user, else a DB_PASSWORD-like key."""
+def password_from(env: dict, db: dict, read=()) -> str:
+    """The password the settings use: DATABASE_URL's when it names this user, else a DB_PASSWORD-like key
+    (the usual names, then those the settings read)."""
     url = env.get("DATABASE_URL") or ""
     try:
         parts = urlsplit(url)
@@ -89,7 +91,8 @@ def password_from(env: dict, db: dict) -> str:
             return unquote(parts.password)
     except ValueError:
         pass
-    return next((env[key] for key in PASSWORD_KEYS if env.get(key)), "")
+    read_keys = sorted(k for k in read if re.match(r"(DB|DATABASE|POSTGRES|PG)", k) and "PASS" in k)
+    return next((env[key] for key in (*PASSWORD_KEYS, *read_keys) if env.get(key)), "")
 
 
 def scratch_name(name: str, purpose: str) -> str:

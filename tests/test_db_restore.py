@@ -242,3 +242,50 @@ def test_missing_pg_tools_stop_the_run_before_anything_is_written(demo, postgres
                                   "--no-rehearsal)")
     assert tree_digest(demo) == before
     assert pg_state(postgres_db) == ([], [])
+
+
+# --- an app role that may not create databases -----------------------------------------------------
+
+
+@pytest.fixture
+def app_database(postgres_db):
+    """A database owned by a role without CREATEDB, with a password (planted: it must never show)."""
+    role, name = f"{postgres_db}_role", f"{postgres_db}_app"
+    with pg() as conn:
+        conn.execute(f"CREATE ROLE \"{role}\" LOGIN PASSWORD 'PLANTED-restore-pw'")
+        conn.execute(f'CREATE DATABASE "{name}" OWNER "{role}"')
+        conn.execute(f'REVOKE ALL ON DATABASE "{name}" FROM PUBLIC')
+        conn.execute(f'GRANT CONNECT, TEMPORARY ON DATABASE "{name}" TO "{role}"')
+        conn.execute(f'ALTER DATABASE "{name}" SET statement_timeout = \'17s\'')
+    try:
+        yield role, name, f"postgres://{role}:PLANTED-restore-pw@127.0.0.1:5432/{name}"
+    finally:
+        with pg() as conn:
+            for leftover in scratch_databases(name) + [name]:
+                conn.execute(f'DROP DATABASE IF EXISTS "{leftover}" WITH (FORCE)')
+            conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def database_properties(name):
+    with pg() as conn:
+        return conn.execute(
+            "SELECT pg_get_userbyid(d.datdba), d.datacl::text, d.datallowconn, "
+            "(SELECT s.setconfig::text FROM pg_db_role_setting s WHERE s.setdatabase = d.oid AND s.setrole = 0) "
+            "FROM pg_database d WHERE d.datname = %s", (name,)).fetchone()
+
+
+def test_restore_keeps_owner_acl_and_settings_of_an_app_role(demo, app_database):
+    role, name, url = app_database
+    properties = database_properties(name)
+    assert properties[0] == role and "statement_timeout=17s" in properties[3]
+    run, document = fix_prod(demo, "--database-url", url)
+    assert fixes(document)["migrate"]["status"] == "changed", run.stdout
+    with pg(name) as conn:
+        assert conn.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'django_migrations'").fetchone() == (role,)
+    rolled = invoke("rollback", "--project", str(demo), "--database", timeout=300)
+    assert rolled.returncode == 0, rolled.stderr
+    assert pg_state(name) == ([], [])
+    assert database_properties(name) == properties
+    assert scratch_databases(name) == []
+    for output in (run.output, rolled.output, json.dumps(document)):
+        assert "PLANTED-restore-pw" not in output and "PLANTED-restore-pw".replace("-", "%2D") not in output
