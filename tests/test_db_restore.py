@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from conftest import REPO, invoke, tree_digest
@@ -75,11 +76,39 @@ def pg_url(postgres_db):
     return f"postgres://postgres@127.0.0.1:5432/{postgres_db}"
 
 
+@pytest.fixture(scope="session")
+def psycopg2_python(request, tmp_path_factory):
+    """An interpreter whose only PostgreSQL driver is psycopg2, as with the demo extra: the shared
+    ``demo_python`` venv when the suite has it, else this venv (psycopg 3 hidden by a .pth line)."""
+    try:
+        return str(request.getfixturevalue("demo_python"))
+    except pytest.FixtureLookupError:
+        pass
+    venv = tmp_path_factory.mktemp("psycopg2-only") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=300)
+    python = str(venv / "bin" / "python")
+    subprocess.run([python, "-m", "pip", "install", "-q", "psycopg2-binary>=2.9"], check=True, timeout=900)
+    site = subprocess.run([python, "-c", "import site; print(site.getsitepackages()[0])"], check=True,
+                          capture_output=True, text=True).stdout.strip()
+    (Path(site) / "zz_no_psycopg3.pth").write_text('import sys; sys.modules["psycopg"] = None\n')
+    return python
+
+
+@pytest.fixture(params=["psycopg", "psycopg2"])
+def driver_python(request):
+    """The project's interpreter, once with each PostgreSQL driver."""
+    python = sys.executable if request.param == "psycopg" else request.getfixturevalue("psycopg2_python")
+    found = subprocess.run([python, "-c", "import django.db.backends.postgresql.base as b; print(b.is_psycopg3)"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    assert found == str(request.param == "psycopg")
+    return python
+
+
 # --- rollback --database --------------------------------------------------------------------------
 
 
-def test_rollback_of_an_empty_database_leaves_it_empty(demo, postgres_db, pg_url):
-    run, document = fix_prod(demo, "--database-url", pg_url)
+def test_rollback_of_an_empty_database_leaves_it_empty(demo, postgres_db, pg_url, driver_python):
+    run, document = fix_prod(demo, "--database-url", pg_url, "--python", driver_python)
     assert fixes(document)["migrate"]["status"] == "changed", run.stdout
     assert len(pg_state(postgres_db)[0]) > 15
     rolled = invoke("rollback", "--project", str(demo), "--database", timeout=300)
@@ -90,13 +119,13 @@ def test_rollback_of_an_empty_database_leaves_it_empty(demo, postgres_db, pg_url
     assert "Traceback" not in rolled.output
 
 
-def test_rollback_of_a_partially_migrated_database_closes_the_app_sessions(demo, postgres_db, pg_url):
+def test_rollback_of_a_partially_migrated_database_closes_the_app_sessions(demo, postgres_db, pg_url, driver_python):
     import psycopg
 
     manage(demo, pg_url, "migrate", "auth", "--noinput")
     before = pg_state(postgres_db)
     assert before[1] and len(before[0]) < 10
-    run, document = fix_prod(demo, "--database-url", pg_url)
+    run, document = fix_prod(demo, "--database-url", pg_url, "--python", driver_python)
     assert fixes(document)["migrate"]["status"] == "changed", run.stdout
     assert pg_state(postgres_db) != before
     app = pg(postgres_db)  # an app's idle session on the database
@@ -112,13 +141,13 @@ def test_rollback_of_a_partially_migrated_database_closes_the_app_sessions(demo,
 # --- the automatic restore after a failed migration ------------------------------------------------
 
 
-def test_failed_migration_after_successful_ones_restores_exactly(demo, postgres_db, pg_url):
+def test_failed_migration_after_successful_ones_restores_exactly(demo, postgres_db, pg_url, driver_python):
     manage(demo, pg_url, "migrate", "auth", "--noinput")
     before = pg_state(postgres_db)
     # Fails on the real database only: the rehearsal on the scratch copy passes.
     explode = demo / "backend" / "invoices" / "migrations" / "0006_explode.py"
     explode.write_text(EXPLODE.format(condition=f"schema_editor.connection.settings_dict['NAME'] == {postgres_db!r}"))
-    run, document = fix_prod(demo, "--database-url", pg_url)
+    run, document = fix_prod(demo, "--database-url", pg_url, "--python", driver_python)
     migrate = fixes(document)["migrate"]
     assert run.returncode == 1
     assert migrate["status"] == "failed"
@@ -128,7 +157,7 @@ def test_failed_migration_after_successful_ones_restores_exactly(demo, postgres_
     assert scratch_databases(postgres_db) == []
     assert "Traceback" not in run.output
     explode.unlink()
-    again, document = fix_prod(demo, "--database-url", pg_url)
+    again, document = fix_prod(demo, "--database-url", pg_url, "--python", driver_python)
     assert fixes(document)["migrate"]["status"] == "changed", fixes(document)["migrate"]["message"]
 
 
