@@ -198,7 +198,7 @@ def fix_prod_fleet(options, inventory, limit, forks, ssh):
 def rollback(project=None, database=False, inventory=None, limit=None, forks=5, ssh=None) -> int:
     """Undo the last fix-prod run, here or on every selected host of an inventory."""
     from .fleet import OK, SshOptions, run_hosts
-    from .rollback import NothingToRollBack
+    from .rollback import NothingToRollBack, RollbackFailed
     from .rollback import rollback as run_rollback
     from .transport import Local
 
@@ -208,6 +208,9 @@ def rollback(project=None, database=False, inventory=None, limit=None, forks=5, 
             lines = run_rollback(Local(), str(Path(project or DEMO_PROJECT).expanduser().resolve()), database=database)
         except (NothingToRollBack, UsageError) as exc:
             return fail(str(exc))
+        except RollbackFailed as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_BLOCKED
         print("\n".join(lines))
         return EXIT_READY
 

@@ -3,6 +3,7 @@ are removed), and with ``--database`` the databases from the backups taken befor
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -12,6 +13,10 @@ from .transport import Transport
 
 class NothingToRollBack(Exception):
     pass
+
+
+class RollbackFailed(Exception):
+    """A database could not be restored (one line, what was done before it included)."""
 
 
 def restore_files(transport: Transport, files: list[dict]) -> list[str]:
@@ -40,14 +45,38 @@ def latest_manifest(transport: Transport, root: str) -> tuple[str, dict]:
 
 
 def rollback(transport: Transport, root: str, database: bool = False, python: str | None = None) -> list[str]:
-    from .fixes.migrate import restore
-
     manifest_path, manifest = latest_manifest(transport, root)
+    credentials = run_env(transport, manifest) if database else {}
     done = restore_files(transport, manifest["files"])
     if database:
-        for entry in reversed(manifest["databases"]):
-            restore(transport, entry, {}, python or sys.executable)
-            done.append(f"restored database {os.path.basename(entry['name'])} from {os.path.basename(entry['backup'])}")
+        done += restore_databases(transport, manifest["databases"], python or sys.executable, credentials)
     manifest["rolled_back"] = True
     transport.write_atomic(manifest_path, json.dumps(manifest, indent=2), 0o600)
     return [f"rolled back run {manifest['run_id']}"] + done
+
+
+def run_env(transport: Transport, manifest: dict) -> dict:
+    """The env files the run wrote, as written (read before they are restored): the database password."""
+    from dotenv import dotenv_values
+
+    values: dict = {}
+    for entry in manifest["files"]:
+        if entry.get("written", True) and os.path.basename(entry["path"]).startswith(".env"):
+            values.update({k: v for k, v in dotenv_values(stream=io.StringIO(transport.read_text(entry["path"]) or "")).items() if v})
+    return values
+
+
+def restore_databases(transport: Transport, entries: list[dict], python: str, env: dict) -> list[str]:
+    """Newest first; each database made equal to its backup and checked against it (dbrestore.restore)."""
+    from .changes import ChangeFailed
+    from .dbrestore import Database, restore
+
+    done = []
+    for entry in reversed(entries):
+        db = Database.from_entry(entry, python, env)
+        try:
+            verified = restore(transport, db, entry["backup"])
+        except ChangeFailed as exc:
+            raise RollbackFailed("; ".join(done + [str(exc)])) from None
+        done.append(f"restored database {os.path.basename(entry['name'])} from {os.path.basename(entry['backup'])} ({verified})")
+    return done

@@ -234,12 +234,12 @@ def test_failing_migration_restores_the_database(demo):
     assert run.returncode == 1
     fixes = {f["name"]: f for f in document["hosts"][0]["fixes"]}
     assert fixes["migrate"]["status"] == "failed"
-    assert fixes["migrate"]["message"] == ("migration invoices.0006_explode failed: RuntimeError: boom in data migration; "
-                                           "database restored from the backup")
+    assert fixes["migrate"]["message"] == ("rehearsal on a copy: migration invoices.0006_explode failed: RuntimeError: "
+                                           "boom in data migration; the real database was not touched")
     assert fixes["collectstatic"]["status"] == "skipped"
     assert db_rows(demo) == rows, "the database must be as it was before migrate"
-    backups = list((demo / ".remediation" / "runs").glob("*/db/db.sqlite3"))
-    assert len(backups) == 1
+    backups = [p.name for p in (demo / ".remediation" / "runs").glob("*/db/*")]
+    assert backups == ["db.sqlite3"], "the backup stays, the rehearsal copy is gone"
 
 
 def test_no_backup_skips_the_backup(demo):
