@@ -101,6 +101,6 @@ def test_a_development_database_that_cannot_be_read_is_one_line(demo, postgres_d
                  "--database-url", f"postgres://postgres@127.0.0.1:5432/{postgres_db}")
     assert run.returncode == 2, run.output
     assert run.stderr.strip() == (f"error: --copy-data: under the development env ({demo / '.env'}) the SQLite "
-                                  f"database {sqlite_file} cannot be read: OperationalError: unable to open database file")
+                                  f"database {sqlite_file} cannot be read: OperationalError: disk I/O error")
     assert "Traceback" not in run.output
     assert tree_digest(demo) == before
