@@ -106,3 +106,77 @@ def test_db_family_written_and_database_created(demo, driver_python, postgres_db
     finally:
         psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         psql(f'DROP ROLE IF EXISTS "{role}"')
+
+
+@pytest.fixture(scope="module")
+def scram_postgres():
+    """A PostgreSQL server of our own that checks passwords (scram-sha-256; the shared one trusts
+    127.0.0.1), on a free port of 127.0.0.1; yields (port, admin password)."""
+    import os
+    import shutil
+    import socket
+    import tempfile
+
+    from conftest import _service_missing
+
+    bindir = next(iter(sorted(__import__("glob").glob("/usr/lib/postgresql/*/bin/"))), None)
+    if bindir is None or os.geteuid() != 0:
+        _service_missing("a PostgreSQL installation to start a password-checking server (as root)")
+    folder = tempfile.mkdtemp(prefix="remediation-scram-")
+    shutil.chown(folder, "postgres")
+    with open(f"{folder}/pw", "w") as handle:
+        handle.write("PLANTEDadmin\n")
+    shutil.chown(f"{folder}/pw", "postgres")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+
+    def as_postgres(*argv):
+        return subprocess.run(["runuser", "-u", "postgres", "--", *argv], capture_output=True, text=True, timeout=120)
+
+    try:
+        made = as_postgres(f"{bindir}initdb", "-D", f"{folder}/data", "-A", "scram-sha-256", "-U", "postgres",
+                           f"--pwfile={folder}/pw", "-N")
+        started = made.returncode == 0 and as_postgres(
+            f"{bindir}pg_ctl", "-D", f"{folder}/data", "-w", "-l", f"{folder}/log", "-o",
+            f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start").returncode == 0
+        if not started:
+            _service_missing(f"a password-checking PostgreSQL ({made.stderr.strip()[-200:]})")
+        yield port, "PLANTEDadmin"
+    finally:
+        as_postgres(f"{bindir}pg_ctl", "-D", f"{folder}/data", "-m", "immediate", "stop")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_percent_encoded_password_the_settings_do_not_decode(demo, driver_python, scram_postgres):
+    port, admin = scram_postgres
+    role, name = f"pct_{uuid.uuid4().hex[:8]}", f"pct_{uuid.uuid4().hex[:8]}"
+    password = "PLANTED@pc word#1"
+    subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", "postgres", "-qc",
+                    f"CREATE ROLE {role} LOGIN PASSWORD '{password}'", "-c", f"CREATE DATABASE {name} OWNER {role}"],
+                   env={"PGPASSWORD": admin, "PATH": "/usr/bin:/bin"}, check=True, capture_output=True)
+    url = f"postgres://{role}:PLANTED%40pc%20word%231@127.0.0.1:{port}/{name}"
+
+    # THE_BOT's settings decode the password (unquote): the planned env reaches the database.
+    checked = invoke("fix-prod", "--project", str(demo), "--python", driver_python, "--domain", DOMAIN,
+                     "--database-url", url, "--check", timeout=600)
+    assert checked.returncode == 1 and "error:" not in checked.stderr, checked.output
+
+    settings = demo / "backend" / "config" / "settings.py"
+    text = settings.read_text()
+    assert '"PASSWORD": unquote(parsed.password or ""),' in text
+    settings.write_text(text.replace('"PASSWORD": unquote(parsed.password or ""),', '"PASSWORD": parsed.password or "",'))
+    before = tree_digest(demo)
+    run = invoke("fix-prod", "--project", str(demo), "--python", driver_python, "--domain", DOMAIN,
+                 "--database-url", url, timeout=600)
+    assert run.returncode == 2, run.output
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        f"error: --database-url: postgres://{role}:****@127.0.0.1:{port}/{name} does not answer: ")
+    assert "password authentication failed" in lines[0]
+    assert lines[0].endswith("; its password needs percent-encoding in the URL and the project's settings do not "
+                             "decode it (PostgreSQL accepts it decoded): decode it in the settings "
+                             "(urllib.parse.unquote) or choose a password that needs no encoding")
+    assert tree_digest(demo) == before
+    for output in (checked.output, run.output):
+        assert "PLANTED%40pc" not in output and "PLANTED@pc" not in output and "PLANTEDadmin" not in output

@@ -134,3 +134,23 @@ def create(ctx, url: str) -> str:
     if state.get("error"):
         raise ChangeFailed(f"creating the database failed: {state['error']}")
     return "created " + ", ".join(state["created"]) if state["created"] else "role and database exist"
+
+
+def unreachable(transport, planned, url: str) -> str:
+    """The one line for a --database-url the project cannot reach under the planned env.
+
+    When PostgreSQL refuses a percent-encoded password, we try it decoded, ourselves: if that is
+    accepted, the project's settings pass the password on without decoding it, and we say so.
+    """
+    error = planned.database.get("error") or "no answer"
+    line = f"--database-url: {mask_url(url)} does not answer: {error}"
+    password = urlsplit(url).password or ""
+    if "password authentication failed" not in error or unquote(password) == password or transport is None:
+        return line
+    decoded = dbadmin(transport, planned.python, {"action": "count", "url": url, "tables": []})
+    if decoded.get("error"):
+        return line
+    return (line + "; its password needs percent-encoding in the URL and the project's settings do not decode it "
+                   "(PostgreSQL accepts it decoded): decode it in the settings (urllib.parse.unquote) or choose a "
+                   "password that needs no encoding")
+
