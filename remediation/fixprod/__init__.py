@@ -39,7 +39,7 @@ from ..fixes import (
     security_flags,
 )
 from ..fixes.base import CHANGED, FAILED, NEEDS_INPUT, OK, SKIPPED, Context, Options, Outcome
-from ..masking import mask_url, secret_values
+from ..masking import secret_values
 from ..rollback import restore_files
 from ..runner import DEMO_PROJECT, UsageError
 from ..transport import Local, Transport
@@ -227,7 +227,7 @@ def plan_fixes(options: Options, transport: Transport) -> Plan:
     if options.rotate_secret_key and rotated.status == CHANGED and not ctx.planned.settings.get("SECRET_KEY", {}).get("fallbacks"):
         rotated.message += ("; the settings do not read SECRET_KEY_FALLBACKS, so sessions and signatures made with "
                             "the old key stop working")
-    check_database(options, ctx.planned, create.action is not None and options.check)
+    check_database(options, ctx.planned, create.action is not None and options.check, transport)
 
     plan.outcomes[security_flags.NAME], overlay = security_flags.plan(ctx, planned_ids)
     verify_env_fixes(plan.outcomes, planned_ids)
@@ -279,13 +279,13 @@ def abandon(outcomes: dict, reason: str) -> None:
             outcomes[name] = Outcome(FAILED, f"not applied: {reason}")
 
 
-def check_database(options: Options, planned, create_pending_in_check: bool) -> None:
+def check_database(options: Options, planned, create_pending_in_check: bool, transport=None) -> None:
     """A --database-url that does not answer stops the run before anything is written."""
     if not options.database_url or create_pending_in_check:
         return
     db = planned.database
     if db.get("vendor") == "postgresql" and not db.get("reachable"):
-        raise UsageError(f"--database-url: {mask_url(options.database_url)} does not answer: {db.get('error')}")
+        raise UsageError(database.unreachable(transport, planned, options.database_url))
 
 
 def verify_env_fixes(outcomes: dict, planned_ids: set[str]) -> None:
