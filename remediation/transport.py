@@ -91,7 +91,7 @@ class FileInfo(NamedTuple):
 
 def pause_for_tests(point: str, path) -> None:
     """Test-only hook: with ``REMEDIATION_TEST_PAUSE=POINT:NAME:FOLDER`` a write of a file named
-    NAME stops at POINT, says so in FOLDER/reached and waits until the FIFO FOLDER/release is
+    NAME stops at POINT (once), says so in FOLDER/reached and waits until the FIFO FOLDER/release is
     opened for writing, so a test can deliver a signal or a kill inside that exact window."""
     spec = os.environ.get("REMEDIATION_TEST_PAUSE")
     if not spec:
@@ -99,6 +99,7 @@ def pause_for_tests(point: str, path) -> None:
     wanted, name, folder = spec.split(":", 2)
     if wanted != point or os.path.basename(path) != name:
         return
+    del os.environ["REMEDIATION_TEST_PAUSE"]  # once
     Path(folder, "reached").write_text(f"{point} {path}\n")
     with open(os.path.join(folder, "release"), "rb") as fifo:
         fifo.read()
