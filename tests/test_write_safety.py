@@ -20,6 +20,7 @@ from remediation.changes import STATE_DIR, ChangeFailed, FileChange, RunRecord, 
 from remediation.envfile import EnvDocument
 from remediation.rollback import RollbackRefused, rollback
 from remediation.transport import Local
+from sshd import ssh_client_key, ssh_host, ssh_hosts  # noqa: F401  (fixtures)
 
 TEMPLATES = str(REPO / "templates")
 DOMAIN = "thebot.example.com"
@@ -36,9 +37,27 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-def write(root: Path, changes: list[tuple[Path, str, bool]]) -> RunRecord:
+@pytest.fixture(params=["local", "ssh"])
+def host(request, tmp_path):
+    """The transport the checks run through: this machine, or an sshd test host (same files)."""
+    if request.param == "local":
+        yield Local()
+        return
+    from remediation.ssh import Ssh
+
+    sshd = request.getfixturevalue("ssh_host")
+    known, config = tmp_path / "known_hosts", tmp_path / "ssh_config"
+    known.write_text(sshd.known_hosts_line + "\n")
+    config.write_text("")
+    ssh = Ssh(sshd.name, sshd.address, port=sshd.port, known_hosts=str(known), ssh_config=str(config),
+              key_file=str(sshd.client_key))
+    yield ssh
+    ssh.close()
+
+
+def write(root: Path, changes: list[tuple[Path, str, bool]], transport=None) -> RunRecord:
     """Apply (path, new text, is env file) as fix-prod does; returns the run's record."""
-    transport = Local()
+    transport = transport or Local()
     record = RunRecord(transport, str(root))
     for path, text, env_file in changes:
         before = transport.read_text(str(path))
@@ -57,16 +76,16 @@ def manifest_of(record: RunRecord) -> Path:
 CRLF_ENV = b"# prod \xe9t\xe9 settings\r\nDEBUG=True\r\nGREETING=caf\xe9\r\n\r\nexport ALLOWED_HOSTS=localhost # dev\r\n"
 
 
-def test_env_edit_keeps_crlf_and_bytes_that_are_not_utf8(tmp_path):
+def test_env_edit_keeps_crlf_and_bytes_that_are_not_utf8(tmp_path, host):
     path = tmp_path / ".env.production"
     path.write_bytes(CRLF_ENV)
-    text = Local().read_text(str(path))
+    text = host.read_text(str(path))
     doc = EnvDocument.parse(text, str(path))
     assert doc.render(TEMPLATES) == text  # nothing planned: nothing changes, byte for byte
     doc.set("DEBUG", "False")
     doc.set("ALLOWED_HOSTS", DOMAIN)
     doc.set("ENVIRONMENT", "production")
-    Local().write_atomic(str(path), doc.render(TEMPLATES), 0o600)
+    host.write_atomic(str(path), doc.render(TEMPLATES), 0o600)
     assert path.read_bytes() == (b"# prod \xe9t\xe9 settings\r\nDEBUG=False\r\nGREETING=caf\xe9\r\n\r\n"
                                  b"export ALLOWED_HOSTS=thebot.example.com\r\n\r\n"
                                  b"# --- set by django-remediation fix-prod ---\r\nENVIRONMENT=production\r\n")
@@ -82,15 +101,15 @@ def test_diff_shows_bytes_that_are_not_utf8_escaped(tmp_path):
     assert "\ufffd" not in diff
 
 
-def test_rollback_restores_backups_byte_identical(tmp_path):
+def test_rollback_restores_backups_byte_identical(tmp_path, host):
     root = project(tmp_path)
     env, settings = root / ".env.production", root / "config" / "settings_production.py"
     env.write_bytes(CRLF_ENV)
     env.chmod(0o640)
     originals = {env: sha(env)}
-    record = write(root, [(env, "DEBUG=False\r\n", True), (settings, "DEBUG = False\n", False)])
+    record = write(root, [(env, "DEBUG=False\r\n", True), (settings, "DEBUG = False\n", False)], host)
     assert env.read_bytes() == b"DEBUG=False\r\n" and oct(env.stat().st_mode & 0o777) == "0o600"
-    lines = rollback(Local(), str(root))
+    lines = rollback(host, str(root))
     assert lines == [f"rolled back run {record.run_id}", f"removed {settings} (created by the run)", f"restored {env}"]
     assert sha(env) == originals[env] and oct(env.stat().st_mode & 0o777) == "0o640"
     assert not settings.exists()
@@ -250,52 +269,52 @@ def test_a_byte_that_is_not_utf8_in_the_development_env_stays_that_byte(demo):
 # --- item 3: rollback writes only where a run wrote ----------------------------------------------
 
 
-def test_rollback_refuses_a_path_outside_the_project(tmp_path):
+def test_rollback_refuses_a_path_outside_the_project(tmp_path, host):
     root = project(tmp_path)
     env, victim = root / ".env.production", tmp_path / "victim"
     env.write_text("DEBUG=True\n")
     victim.write_text("precious\n")
-    record = write(root, [(env, "DEBUG=False\n", True)])
+    record = write(root, [(env, "DEBUG=False\n", True)], host)
     manifest = manifest_of(record)
     document = json.loads(manifest.read_text())
     document["files"].append({**document["files"][0], "path": str(victim)})
     document["env_file"] = None
     manifest.write_text(json.dumps(document))
     with pytest.raises(RollbackRefused, match=f"^{victim}: outside the project and not the run's env file; refused$"):
-        rollback(Local(), str(root))
+        rollback(host, str(root))
     assert victim.read_text() == "precious\n" and env.read_text() == "DEBUG=False\n"  # nothing written
 
 
-def test_rollback_refuses_a_manifest_or_folder_of_another_user_or_writable_by_others(tmp_path):
+def test_rollback_refuses_a_manifest_or_folder_of_another_user_or_writable_by_others(tmp_path, host):
     root = project(tmp_path)
     env = root / ".env.production"
     env.write_text("DEBUG=True\n")
-    record = write(root, [(env, "DEBUG=False\n", True)])
+    record = write(root, [(env, "DEBUG=False\n", True)], host)
     manifest, folder = manifest_of(record), Path(record.folder)
     runs = folder.parent
 
     os.chown(manifest, NOBODY, NOBODY)
     with pytest.raises(RollbackRefused, match=f"^{manifest}: owned by uid {NOBODY}, not by the user running this"):
-        rollback(Local(), str(root))
+        rollback(host, str(root))
     os.chown(manifest, os.geteuid(), os.getegid())
 
     os.chown(folder, NOBODY, NOBODY)
     with pytest.raises(RollbackRefused, match=f"^{folder}: owned by uid {NOBODY}"):
-        rollback(Local(), str(root))
+        rollback(host, str(root))
     os.chown(folder, os.geteuid(), os.getegid())
 
     for path, mode in ((folder, 0o707), (runs, 0o777), (runs, 0o770), (manifest, 0o622)):
         old = path.stat().st_mode & 0o777
         path.chmod(mode)
         with pytest.raises(RollbackRefused, match=f"^{path}: mode {oct(mode)} lets others write; refused"):
-            rollback(Local(), str(root))
+            rollback(host, str(root))
         path.chmod(old)
     assert env.read_text() == "DEBUG=False\n"
-    assert rollback(Local(), str(root))[1] == f"restored {env}"
+    assert rollback(host, str(root))[1] == f"restored {env}"
     assert env.read_text() == "DEBUG=True\n"
 
 
-def test_a_symlinked_runs_folder_is_refused_by_fix_prod_and_rollback(tmp_path):
+def test_a_symlinked_runs_folder_is_refused_by_fix_prod_and_rollback(tmp_path, host):
     root = project(tmp_path)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -304,7 +323,7 @@ def test_a_symlinked_runs_folder_is_refused_by_fix_prod_and_rollback(tmp_path):
     env = root / ".env.production"
     env.write_text("DEBUG=True\n")
     with pytest.raises(ChangeFailed, match=r"runs: is a symlink; refused"):
-        write(root, [(env, "DEBUG=False\n", True)])
+        write(root, [(env, "DEBUG=False\n", True)], host)
     assert env.read_text() == "DEBUG=True\n" and list(elsewhere.iterdir()) == []
 
     (elsewhere / "20260101T000000-1").mkdir(mode=0o700)
@@ -312,11 +331,11 @@ def test_a_symlinked_runs_folder_is_refused_by_fix_prod_and_rollback(tmp_path):
         {"run_id": "x", "files": [{"path": str(env), "backup": None, "before": None, "after": None, "state": "written"}],
          "databases": []}))
     with pytest.raises(RollbackRefused, match=f"^{root / STATE_DIR / 'runs'}: is a symlink; refused"):
-        rollback(Local(), str(root))
+        rollback(host, str(root))
     assert env.read_text() == "DEBUG=True\n"
 
 
-def test_a_symlinked_env_file_is_written_through_and_rolled_back_through(tmp_path):
+def test_a_symlinked_env_file_is_written_through_and_rolled_back_through(tmp_path, host):
     """Capistrano-style: the project's .env.production links to shared/; the link stays a link."""
     root = project(tmp_path)
     shared = tmp_path / "shared" / ".env.production"
@@ -324,61 +343,61 @@ def test_a_symlinked_env_file_is_written_through_and_rolled_back_through(tmp_pat
     shared.write_bytes(CRLF_ENV)
     link = root / ".env.production"
     link.symlink_to(shared)
-    record = write(root, [(link, "DEBUG=False\r\n", True)])
+    record = write(root, [(link, "DEBUG=False\r\n", True)], host)
     assert link.is_symlink() and os.readlink(link) == str(shared)
     assert shared.read_bytes() == b"DEBUG=False\r\n"
     assert json.loads(manifest_of(record).read_text())["env_file"] == str(shared)
-    assert rollback(Local(), str(root))[1] == f"restored {shared}"
+    assert rollback(host, str(root))[1] == f"restored {shared}"
     assert link.is_symlink() and shared.read_bytes() == CRLF_ENV
 
 
-def test_a_symlink_to_nothing_or_a_device_is_not_written(tmp_path):
+def test_a_symlink_to_nothing_or_a_device_is_not_written(tmp_path, host):
     root = project(tmp_path)
     link = root / ".env.production"
     link.symlink_to(tmp_path / "missing")
     with pytest.raises(ChangeFailed, match="a symlink to .*missing, which does not exist; not written"):
-        write(root, [(link, "DEBUG=False\n", True)])
+        write(root, [(link, "DEBUG=False\n", True)], host)
     assert link.is_symlink() and not (tmp_path / "missing").exists()
     fifo = root / "config" / "settings_production.py"
     os.mkfifo(fifo)
     with pytest.raises(ChangeFailed, match="not a regular file; not written"):
-        FileChange("t", str(fifo), None, "x\n").apply(Local(), RunRecord(Local(), str(root)))
+        FileChange("t", str(fifo), None, "x\n").apply(host, RunRecord(host, str(root)))
 
 
-def test_rollback_does_not_follow_a_symlink_planted_after_the_run(tmp_path):
+def test_rollback_does_not_follow_a_symlink_planted_after_the_run(tmp_path, host):
     root = project(tmp_path)
     env, outside = root / ".env.production", tmp_path / "outside"
     env.write_text("DEBUG=True\n")
     outside.write_text("DEBUG=False\n")  # even the bytes the run wrote
-    write(root, [(env, "DEBUG=False\n", True)])
+    write(root, [(env, "DEBUG=False\n", True)], host)
     env.unlink()
     env.symlink_to(outside)
     with pytest.raises(RollbackRefused, match=f"^{env}: is now a symlink; rollback does not write through it$"):
-        rollback(Local(), str(root))
+        rollback(host, str(root))
     assert outside.read_text() == "DEBUG=False\n" and env.is_symlink()
 
 
-def test_rollback_leaves_a_file_changed_since_the_run(tmp_path):
+def test_rollback_leaves_a_file_changed_since_the_run(tmp_path, host):
     root = project(tmp_path)
     env = root / ".env.production"
     env.write_text("DEBUG=True\n")
-    record = write(root, [(env, "DEBUG=False\n", True)])
+    record = write(root, [(env, "DEBUG=False\n", True)], host)
     env.write_text("DEBUG=False\nEDITED=by hand\n")
     with pytest.raises(RollbackRefused, match=r"changed since the run wrote it; left as it is \(its backup: .*\)$"):
-        rollback(Local(), str(root))
+        rollback(host, str(root))
     assert env.read_text() == "DEBUG=False\nEDITED=by hand\n"
     assert "rolled_back" not in json.loads(manifest_of(record).read_text())
 
 
-def test_rollback_refuses_a_tampered_backup(tmp_path):
+def test_rollback_refuses_a_tampered_backup(tmp_path, host):
     root = project(tmp_path)
     env = root / ".env.production"
     env.write_text("DEBUG=True\n")
-    record = write(root, [(env, "DEBUG=False\n", True)])
+    record = write(root, [(env, "DEBUG=False\n", True)], host)
     backup = Path(json.loads(manifest_of(record).read_text())["files"][0]["backup"])
     backup.write_text("EVIL=1\n")
     with pytest.raises(RollbackRefused, match="not the bytes it backed up"):
-        rollback(Local(), str(root))
+        rollback(host, str(root))
     assert env.read_text() == "DEBUG=False\n"
 
 
