@@ -201,7 +201,13 @@ def write_target(transport: Transport, path: str) -> str:
 
 
 def prune_runs(transport: Transport, root: str, keep: int = KEEP_RUNS) -> None:
-    """Keep the newest ``keep`` run folders (backups) of a project, on its host; older ones go."""
+    """Keep the newest ``keep`` run folders (backups) of a project, on its host; older ones go.
+    Folders that are not safely ours (a symlink, another owner, writable by others) are left."""
+    try:
+        if not check_state_folders(transport, root):
+            return
+    except UnsafeState:
+        return
     runs = os.path.join(root, STATE_DIR, "runs")
     found = transport.run(["find", runs, "-mindepth", "1", "-maxdepth", "1", "-type", "d"], timeout=60)
     if found.returncode != 0:
