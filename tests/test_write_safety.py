@@ -421,3 +421,15 @@ def test_run_folder_that_already_exists_is_refused(tmp_path):
     Path(root, STATE_DIR, "runs", record.run_id).mkdir(parents=True, mode=0o700)
     with pytest.raises(UnsafeState, match="already exists; refused"):
         record.folder
+
+
+def test_a_file_edited_between_plan_and_write_is_not_overwritten(tmp_path, host):
+    root = project(tmp_path)
+    env = root / ".env.production"
+    env.write_text("DEBUG=True\n")
+    change = FileChange("env", str(env), host.read_text(str(env)), "DEBUG=False\n", 0o600, env_file=True, current_mode=0o644)
+    env.write_text("DEBUG=True\nEDITED=meanwhile\n")
+    record = RunRecord(host, str(root))
+    with pytest.raises(ChangeFailed, match=f"^{env}: changed while fix-prod ran; not written"):
+        change.apply(host, record)
+    assert env.read_text() == "DEBUG=True\nEDITED=meanwhile\n" and record.files == []
