@@ -137,7 +137,8 @@ def production_env(transport: Transport, host: dict, env_path: str | None) -> tu
         before = transport.read_text(path)
         if before is not None:
             return path, EnvDocument.parse(before, path), before
-        return path, EnvDocument.parse(host["env"]["text"] or "", development or path), None
+        seed = transport.read_text(development) if development else None  # bytes-faithful, unlike hostfacts' copy
+        return path, EnvDocument.parse(seed or "", development or path), None
     except EnvValueError as exc:
         raise UsageError(str(exc)) from None
 

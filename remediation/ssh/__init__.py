@@ -70,8 +70,20 @@ class Ssh(Transport):
     def file_mode(self, path: str) -> int | None:
         return self.files.file_mode(path)
 
-    def write_atomic(self, path: str, text: str, mode: int | None = None) -> None:
+    def write_atomic(self, path: str, text: str | bytes, mode: int | None = None) -> None:
         self.files.write_atomic(path, text, mode)
+
+    def read_bytes(self, path: str) -> bytes | None:
+        return self.files.read_bytes(path)
+
+    def lstat(self, path: str):
+        return self.files.lstat(path)
+
+    def realpath(self, path: str) -> str:
+        return self.files.realpath(path)
+
+    def uid(self) -> int:
+        return self.files.uid()
 
     def copy(self, src: str, dst: str) -> None:
         self.files.copy(src, dst)
