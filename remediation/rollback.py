@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from .changes import STATE_DIR
 from .transport import Transport
 
@@ -40,13 +39,23 @@ def latest_manifest(transport: Transport, root: str) -> tuple[str, dict]:
 
 
 def rollback(transport: Transport, root: str, database: bool = False, python: str | None = None) -> list[str]:
+    """Under the project's lock (lock.py), as fix-prod runs: never both at once."""
+    from .lock import project_lock
+
+    if transport.file_mode(os.path.join(root, STATE_DIR)) is None:  # no run ever: take no lock, write nothing
+        raise NothingToRollBack(f"{root}: no fix-prod run to roll back")
+    with project_lock(transport, root, "rollback"):
+        return _rollback(transport, root, database, python)
+
+
+def _rollback(transport: Transport, root: str, database: bool, python: str | None) -> list[str]:
     from .fixes.migrate import restore
 
     manifest_path, manifest = latest_manifest(transport, root)
     done = restore_files(transport, manifest["files"])
     if database:
         for entry in reversed(manifest["databases"]):
-            restore(transport, entry, {}, python or sys.executable)
+            restore(transport, entry, {}, python or transport.default_python())
             done.append(f"restored database {os.path.basename(entry['name'])} from {os.path.basename(entry['backup'])}")
     manifest["rolled_back"] = True
     transport.write_atomic(manifest_path, json.dumps(manifest, indent=2), 0o600)
