@@ -93,4 +93,9 @@ def remote_lock(commands, path: str, holder: dict, timeout: float = 60):
         channel.settimeout(None)
         yield
     finally:
-        channel.close()  # the holder's stdin closes: it exits and the lock is free
+        try:  # its stdin closes: it removes the file and exits; wait, so the next run finds the lock free
+            channel.shutdown_write()
+            channel.status_event.wait(timeout)
+        except Exception:  # paramiko's or the socket's: the connection is gone, so is the holder and its lock
+            pass
+        channel.close()
