@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -18,9 +19,9 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from remediation.ssh import Ssh, key_fingerprint
+from remediation.ssh import HostKeyError, Ssh, key_fingerprint
 from remediation.transport import Local, TransportError
-from sshd import ssh_client_key, ssh_host, ssh_hosts  # noqa: F401  (fixtures)
+from sshd import keygen, ssh_client_key, ssh_host, ssh_hosts  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
@@ -382,3 +383,70 @@ def test_become_sends_the_sudo_password_over_stdin(ssh_hosts, known_hosts, empty
 def test_become_with_real_sudo_as_root(web1):
     assert web1.run(["id", "-u"], become=True).stdout == "0\n"
     assert web1.run(["cat"], input="x\n", become=True).stdout == "x\n"
+
+
+# --- known_hosts patterns, as OpenSSH matches them ---------------------------------------------
+
+PATTERN_LINES = {  # known_hosts line -> what OpenSSH's own ssh does with it (and so must we)
+    "[{addr}]:* {key}": "accepted",
+    "[{addr}*]:* {key}": "accepted",
+    "[{prefix}.*]:{port} {key}": "accepted",
+    "other.example,[{prefix}.?*]:* {key}": "accepted",
+    "!{name},[{prefix}.*]:* {key}": "unknown",
+    "[{prefix}.*]:*,!{name} {key}": "unknown",
+    "[{prefix}.*]:* {other}": "changed",
+    # Nothing under [host]:port: OpenSSH then accepts the same key under the bare name, only that.
+    "{addr} {key}": "accepted",
+    "127.0.0.* {key}": "accepted",
+    "{addr} {other}": "unknown",
+    "[{addr}]:{port} {other}\n{addr} {key}": "changed",
+}
+
+
+def openssh_accepts(host, known_hosts: Path) -> bool:
+    """The real OpenSSH client, strict, with only this known_hosts file."""
+    done = subprocess.run(["ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+                           "-o", f"UserKnownHostsFile={known_hosts}", "-o", "GlobalKnownHostsFile=/dev/null",
+                           "-o", "CheckHostIP=no", "-o", "IdentitiesOnly=yes", "-i", str(host.client_key),
+                           "-p", str(host.port), f"{host.user}@{host.address}", "true"],
+                          capture_output=True, text=True, timeout=60)
+    return done.returncode == 0
+
+
+@pytest.mark.parametrize("line", PATTERN_LINES)
+def test_known_hosts_patterns_match_as_openssh_does(line, ssh_host, known_hosts, empty_ssh_config, tmp_path):
+    keygen(tmp_path / "other_key", "other")
+    other = " ".join((tmp_path / "other_key.pub").read_text().split()[:2])
+    known_hosts.write_text(text := line.format(addr=ssh_host.address, prefix=ssh_host.address.rsplit(".", 1)[0],
+                                       port=ssh_host.port, name=ssh_host.known_hosts_name,
+                                       key=ssh_host.host_public_key, other=other) + "\n")
+    expected = PATTERN_LINES[line]
+    if shutil.which("ssh"):
+        assert openssh_accepts(ssh_host, known_hosts) == (expected == "accepted"), "the table disagrees with OpenSSH"
+    ssh = connect(ssh_host, known_hosts, empty_ssh_config)
+    try:
+        if expected == "accepted":
+            assert ssh.run(["echo", "in"]).stdout == "in\n"
+        else:
+            with pytest.raises(HostKeyError) as refused:
+                ssh.run(["true"])
+            assert ("unknown host key" if expected == "unknown" else "host key CHANGED") in str(refused.value)
+    finally:
+        ssh.close()
+    assert known_hosts.read_text() == text, "strict mode records nothing"
+
+
+def test_wildcard_domain_through_a_proxycommand(ssh_host, known_hosts, tmp_path):
+    """``*.example.com`` lines, for a host reached by ProxyCommand under a name nothing resolves."""
+    config = tmp_path / "ssh_config_proxy"
+    config.write_text(f"Host web1.app.example.com\n    Port 22\n    User {ssh_host.user}\n"
+                      f"    IdentityFile {ssh_host.client_key}\n    ProxyCommand {ssh_host.proxy_command()}\n")
+    known_hosts.write_text(f"*.example.com {ssh_host.host_public_key}\n")
+    with Ssh("web1.app.example.com", known_hosts=str(known_hosts), ssh_config=str(config)) as ssh:
+        assert (ssh.address, ssh.port) == ("web1.app.example.com", 22)
+        assert ssh.run(["echo", "proxied"]).stdout == "proxied\n"
+    assert ssh_host.accepted() == 1
+    known_hosts.write_text(f"!web1.app.example.com,*.example.com {ssh_host.host_public_key}\n")
+    with pytest.raises(HostKeyError, match=r"^web1\.app\.example\.com:22: unknown host key ssh-ed25519 "):
+        Ssh("web1.app.example.com", known_hosts=str(known_hosts), ssh_config=str(config)).run(["true"])
+    assert ssh_host.accepted() == 1, "refused before logging in"
