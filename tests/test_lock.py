@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import REPO, invoke, tree_digest
+from gates import gated_python
 
 from remediation.lock import LockHeld, project_lock
 from remediation.ssh import Ssh
@@ -29,33 +30,10 @@ DOMAIN = "thebot.example.com"
 HOST = socket.gethostname()
 
 
-def gated_python(tmp_path: Path) -> tuple[Path, Path, Path]:
-    """An interpreter that stops before ``manage.py migrate`` until ``go`` exists; ``reached`` says it is there."""
-    reached, go = tmp_path / "migrate-reached", tmp_path / "migrate-go"
-    wrapper = tmp_path / "python"
-    wrapper.write_text(
-        "#!/bin/sh\n"
-        'for arg in "$@"; do\n'
-        f'  if [ "$arg" = migrate ]; then : > {reached}; while [ ! -e {go} ]; do sleep 0.05; done; fi\n'
-        "done\n"
-        f'exec {sys.executable} "$@"\n')
-    wrapper.chmod(0o755)
-    return wrapper, reached, go
-
-
 def start_fix_prod(project: Path, python: Path, **popen) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "invoke", "fix-prod", "--project", str(project), "--domain", DOMAIN,
                              "--python", str(python), "--format", "json"],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
-
-
-def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if proc.poll() is not None:
-            pytest.fail(f"the first run ended before migrate: {proc.returncode} {proc.stderr.read()[-800:]}")
-        assert time.monotonic() < deadline, "the first run never reached migrate"
-        time.sleep(0.05)
 
 
 def duplicate_migrations(project: Path) -> list:
@@ -69,10 +47,10 @@ def held_message(project: Path, run: str, pid: int) -> str:
 
 
 def test_second_fix_prod_and_rollback_fail_at_once_naming_the_holder(demo, tmp_path):
-    python, reached, go = gated_python(tmp_path)
-    first = start_fix_prod(demo, python)
+    gate = gated_python(tmp_path)
+    first = start_fix_prod(demo, gate.python)
     try:
-        wait_for(reached, first)
+        gate.wait(first)
         before = tree_digest(demo)
         second = invoke("fix-prod", "--project", str(demo), "--domain", DOMAIN, "--format", "json")
         assert second.returncode == 2, second.output
@@ -83,7 +61,7 @@ def test_second_fix_prod_and_rollback_fail_at_once_naming_the_holder(demo, tmp_p
         assert rollback.stderr.startswith("error: " + held_message(demo, "fix-prod", first.pid)), rollback.stderr
         assert tree_digest(demo) == before, "the refused runs wrote nothing"
     finally:
-        go.touch()
+        gate.go.touch()
         out, err = first.communicate(timeout=300)
     assert first.returncode == 1, err  # external credentials still need a person
     fixes = {f["name"]: f["status"] for f in json.loads(out)["hosts"][0]["fixes"]}
@@ -95,24 +73,24 @@ def test_second_fix_prod_and_rollback_fail_at_once_naming_the_holder(demo, tmp_p
 
 
 def test_check_mode_takes_no_lock_and_writes_nothing(demo, tmp_path):
-    python, reached, go = gated_python(tmp_path)
-    first = start_fix_prod(demo, python)
+    gate = gated_python(tmp_path)
+    first = start_fix_prod(demo, gate.python)
     try:
-        wait_for(reached, first)
+        gate.wait(first)
         before = tree_digest(demo)
         check = invoke("fix-prod", "--project", str(demo), "--domain", DOMAIN, "--check", "--format", "json")
         assert check.returncode == 1, check.output
         assert "holds the lock" not in check.output
         assert tree_digest(demo) == before
     finally:
-        go.touch()
+        gate.go.touch()
         first.communicate(timeout=300)
 
 
 def test_a_holder_killed_with_sigkill_frees_the_lock(demo, tmp_path):
-    python, reached, go = gated_python(tmp_path)
-    first = start_fix_prod(demo, python, start_new_session=True)
-    wait_for(reached, first)
+    gate = gated_python(tmp_path)
+    first = start_fix_prod(demo, gate.python, start_new_session=True)
+    gate.wait(first)
     os.killpg(first.pid, signal.SIGKILL)  # the run and its gated migrate, inside the locked window
     first.communicate(timeout=60)
     assert first.returncode == -signal.SIGKILL
