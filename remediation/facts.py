@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import re
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -292,19 +291,16 @@ class Facts:
 
 
 def default_python(transport: Transport) -> str:
-    return sys.executable if isinstance(transport, Local) else "python3"
+    return transport.default_python()
 
 
 def collect(project, python: str, env_file: str | None, transport: Transport) -> dict:
     """The files around the project, read on its host in one round trip (remediation/hostfacts.py);
     with git and Docker too where GitPython cannot reach. ProjectError for a bad project or env file."""
-    local = isinstance(transport, Local)
-    if local:
-        project = str(Path(project).expanduser().resolve())
-        if env_file and not Path(env_file).expanduser().is_absolute():
-            env_file = str(Path.cwd() / env_file)
     try:
-        host = transport.collect_host(python, {"root": str(project), "env_file": env_file, "git": not local, "docker": not local})
+        project = transport.project_path(project)
+        env_file = transport.user_path(env_file, project) if env_file else None
+        host = transport.collect_host(python, {"root": project, "env_file": env_file})
     except TransportError as exc:
         raise ProjectError(str(exc)) from None
     if host.get("error"):
@@ -322,7 +318,6 @@ def gather(project, python: str | None = None, env_file: str | None = None, tran
     project under the env it plans to write.
     """
     transport = transport or Local()
-    local = isinstance(transport, Local)
     python = python or default_python(transport)
     host = host or collect(project, python, env_file, transport)
     root, manage_dir = Path(host["root"]), Path(host["manage_dir"])
@@ -339,14 +334,14 @@ def gather(project, python: str | None = None, env_file: str | None = None, tran
     }
     with ThreadPoolExecutor(max_workers=3) as pool:
         probe_future = pool.submit(transport.run_probe, python, config)
-        git_future = pool.submit(read_git, root) if local else None
-        docker_future = pool.submit(hostfacts.docker) if local else None
+        git_future = pool.submit(transport.git_facts, str(root), host)
+        docker_future = pool.submit(transport.docker_facts, host)
         try:
             probe = probe_future.result()
         except TransportError as exc:
             raise ProjectError(str(exc)) from None
-        git_facts = git_future.result() if local else remote_git(host["git"])
-        docker = docker_future.result() if local else host["docker"]
+        git_facts = git_future.result()
+        docker = docker_future.result()
     installed = probe.get("packages") or {}
     return Facts(
         host=transport.name,

@@ -15,10 +15,9 @@ from __future__ import annotations
 import io
 import json
 import os
-import sys
 from dataclasses import dataclass
 
-from .changes import STATE_DIR, WRITTEN, UnsafeState, check_private, check_state_folders, sha256
+from .changes import STATE_DIR, UnsafeState, check_private, check_state_folders, sha256
 from .runner import UsageError
 from .transport import Transport
 
@@ -147,12 +146,22 @@ def plan_rollback(transport: Transport, root: str, manifest_path: str, manifest:
 
 
 def rollback(transport: Transport, root: str, database: bool = False, python: str | None = None) -> list[str]:
+    """Under the project's lock (lock.py), as fix-prod runs: never both at once."""
+    from .lock import project_lock
+
+    if transport.file_mode(os.path.join(root, STATE_DIR)) is None:  # no run ever: take no lock, write nothing
+        raise NothingToRollBack(f"{root}: no fix-prod run to roll back")
+    with project_lock(transport, root, "rollback"):
+        return _rollback(transport, root, database, python)
+
+
+def _rollback(transport: Transport, root: str, database: bool, python: str | None) -> list[str]:
     manifest_path, manifest = latest_manifest(transport, root)
     steps = plan_rollback(transport, root, manifest_path, manifest)
     credentials = run_env(transport, manifest) if database else {}
     done = apply_steps(transport, steps)
     if database:
-        done += restore_databases(transport, manifest["databases"], python or sys.executable, credentials)
+        done += restore_databases(transport, manifest["databases"], python or transport.default_python(), credentials)
     manifest["rolled_back"] = True
     transport.write_atomic(manifest_path, json.dumps(manifest, indent=2), 0o600)
     unchanged = sum(step.action == "keep" for step in steps)
