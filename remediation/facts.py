@@ -22,7 +22,7 @@ from dotenv.parser import parse_stream
 from packaging.requirements import InvalidRequirement, Requirement
 
 from . import hostfacts
-from .masking import mask_url, safe_value, secret_values
+from .masking import mask_url, safe_value, secret_values, strip_userinfo
 from .transport import Local, Transport, TransportError
 
 
@@ -99,13 +99,8 @@ class GitFacts:
 
 
 def strip_credentials(url: str) -> str:
-    """A remote URL without any user info: tokens hide in the user part as often as in the password."""
-    if "://" not in url:
-        return url
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[1], parts.path, parts.query, parts.fragment))
+    """A remote URL without any user info (``scheme://user:pw@host`` and scp-style ``user@host:path``)."""
+    return strip_userinfo(url)
 
 
 def read_git(root: Path) -> GitFacts:

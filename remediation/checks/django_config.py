@@ -19,7 +19,7 @@ def origin_host(origin: str) -> str:
 
 def settings_error(facts):
     error = facts.probe_error
-    if not error or error.get("stage") not in ("settings", "setup", "probe"):
+    if not error or error.get("kind") or error.get("stage") not in ("settings", "setup", "probe"):
         return []
     return [finding(id="django.settings_error", severity=CRITICAL, title="Django cannot start",
                     detail=f"{error['type']}: {error['message']} ({error['stage']}, at {error['where']})",

@@ -23,6 +23,7 @@ PARTS = (
     HERE / "settings_facts.py",
     HERE / "database.py",
     HERE / "services.py",
+    HERE / "supervise.py",
     HERE / "core.py",  # last: it holds main() and the ``__main__`` guard
 )
 
