@@ -15,14 +15,13 @@ from . import (
     environment,
     git,
     node,
-    probe_limits,
     python_deps,
     rest_framework,
     security,
     services,
 )
 
-MODULES = (git, services, environment, python_deps, node, database, django_config, probe_limits, rest_framework, cache, celery, channels, api, security)
+MODULES = (git, services, environment, python_deps, node, database, django_config, rest_framework, cache, celery, channels, api, security)
 
 
 def run_checks(facts) -> list:
