@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import quote, quote_plus, unquote, urlsplit, urlunsplit
+from urllib.parse import quote, quote_plus, unquote
 
 MASK = "****"
 SECRET_NAME = re.compile(
