@@ -70,16 +70,30 @@ def descendants(root_pid: int) -> list[int]:
 
 
 def kill_tree(pid: int) -> None:
-    """SIGKILL the worker's process group and every descendant of the worker."""
-    below = descendants(pid)
-    for target in ("group", *below):
+    """SIGKILL the worker's process group and every process below the supervisor (which is their
+    subreaper, so a child that left the group and lost its parent is still found here)."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for target in descendants(os.getpid()):
         try:
-            if target == "group":
-                os.killpg(pid, signal.SIGKILL)
-            else:
-                os.kill(target, signal.SIGKILL)
+            os.kill(target, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+def prctl(option: int, value: int) -> None:
+    """Linux's prctl through ctypes; nothing elsewhere (the process group kill still applies)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+    except (OSError, AttributeError, ImportError):
+        pass
+
+
+PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
 
 
 def stack_location(dump: str, root: str) -> str | None:
@@ -95,6 +109,7 @@ def supervise(config: dict, source: str, marker: str) -> int:
     """Run the worker under the deadline; print its document, or one that says why there is none."""
     timeout = float(config.get("probe_timeout") or DEFAULT_PROBE_TIMEOUT)
     root = os.path.abspath(config["manage_dir"])
+    prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of the worker become ours, not init's
     started = time.monotonic()
     deadline = started + timeout
     # CLOCK_MONOTONIC is one clock for every process of the host: the worker aims at the same instant.
@@ -194,14 +209,18 @@ def drain(worker, out: bytearray, diag: bytearray) -> None:
 
 
 def worker_watchdog(config: dict, diag_fd: int) -> None:
-    """In the worker: dump the stack to the supervisor and exit just before the deadline, even if
-    the supervisor is gone (faulthandler's own thread needs no GIL)."""
+    """In the worker: die with the supervisor (a killed supervisor must not leave the settings
+    running), and dump the stack to it just before the deadline (faulthandler's own thread needs no
+    GIL, so a stuck project cannot stop it)."""
     import faulthandler
 
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:  # the supervisor died before the line above
+        os._exit(1)
     deadline = config.get("probe_deadline")
     if deadline is None:
         deadline = time.monotonic() + float(config.get("probe_timeout") or DEFAULT_PROBE_TIMEOUT)
-    faulthandler.dump_traceback_later(max(0.05, deadline - time.monotonic() - DUMP_LEAD), exit=True, file=diag_fd)
+    faulthandler.dump_traceback_later(max(0.05, deadline - time.monotonic() - DUMP_LEAD), file=diag_fd)
 
 
 def report_stage(diag_fd: int | None, stage: str) -> None:
