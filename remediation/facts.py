@@ -9,7 +9,6 @@ stay pure and cheap to test.
 
 from __future__ import annotations
 
-import io
 import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -17,10 +16,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import yaml
-from dotenv.parser import parse_stream
 from packaging.requirements import InvalidRequirement, Requirement
 
 from . import hostfacts
+from .envparse import parse_env
 from .masking import mask_url, safe_value, secret_values, strip_userinfo
 from .transport import Local, Transport, TransportError
 
@@ -71,9 +70,9 @@ def parse_env_text(path: Path | None, text: str | None) -> EnvFile:
     env = EnvFile(path, present=text is not None)
     if text is None:
         return env
-    for binding in parse_stream(io.StringIO(text)):
+    for binding in parse_env(text):  # python-dotenv's bindings, fast for plain lines (remediation/envparse.py)
         if binding.error:
-            env.errors.append(f"{path}:{binding.original.line}: cannot parse this line")
+            env.errors.append(f"{path}:{binding.line}: cannot parse this line")
         elif binding.key is not None:
             env.values[binding.key] = binding.value or ""
     return env
