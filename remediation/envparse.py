@@ -18,13 +18,18 @@ from dataclasses import dataclass
 
 from dotenv.parser import Position, Reader, parse_binding
 
-# _multiline_whitespace, _export, an unquoted key, _whitespace, "=" and its whitespace, then an
-# unquoted value (it takes the rest of the line) and the end of the line.
-# ``export `` is taken whenever it is there, as python-dotenv's reader does (a lookahead and a
-# back-reference: no backtracking into it).
+# _multiline_whitespace, _export, an unquoted key, _whitespace, "=" and its whitespace, then a
+# value: quoted on one line without escapes (then an optional comment), or unquoted (the rest of
+# the line); then the end of the line. ``export `` and the whitespace after "=" are taken whenever
+# they are there, as python-dotenv's reader does (a lookahead and a back-reference: no
+# backtracking into them).
 PLAIN = re.compile(
     r"\s*(?=(?P<export>(?:export[^\S\r\n]+)?))(?P=export)(?!')(?P<key>[^=\#\s]+)[^\S\r\n]*"
-    r"=(?![^\S\r\n]*['\"])[^\S\r\n]*(?P<value>[^\r\n]*)(?:\r\n|\n|\r|\Z)"
+    r"=(?=(?P<space>[^\S\r\n]*))(?P=space)"
+    r"(?:'(?P<single>[^'\\\r\n]*)'[^\S\r\n]*(?:\#[^\r\n]*)?"
+    r"|\"(?P<double>[^\"\\\r\n]*)\"[^\S\r\n]*(?:\#[^\r\n]*)?"
+    r"|(?!['\"])(?P<value>[^\r\n]*))"
+    r"(?:\r\n|\n|\r|\Z)"
 )
 COMMENT = re.compile(r"\s*\#[^\r\n]*(?:\r\n|\n|\r|\Z)")
 INLINE_COMMENT = re.compile(r"\s+#.*")
@@ -51,7 +56,11 @@ def parse_env(text: str) -> Iterator[EnvBinding]:
         match = PLAIN.match(text, position) or COMMENT.match(text, position)
         if match is not None and match.end() > position:
             if match.re is PLAIN:
-                value = INLINE_COMMENT.sub("", match.group("value")).rstrip()
+                value = match.group("value")
+                if value is not None:
+                    value = INLINE_COMMENT.sub("", value).rstrip()
+                else:
+                    value = match.group("single") if match.group("single") is not None else match.group("double")
                 yield EnvBinding(match.group("key"), value, line)
             line += newlines(match.group(0))
             position = match.end()

@@ -11,7 +11,8 @@ from dotenv.parser import parse_stream
 from remediation.envparse import parse_env
 
 PIECES = ["KEY", "export ", "A_1", "b.c", "=", " ", "\t", "value", "'", '"', "#", " #", "\\", "\\'", '\\"', "\n",
-          "\r\n", "\r", "x y", "é", "${X}", "\\n", "=v", "  ", "\x0b"]
+          "\r\n", "\r", "x y", "é", "${X}", "\\n", "=v", "  ", "\x0b", "export", "exportA=1", "\u2028", "\u00a0",
+          "''", '""', "==", "A=1\n", "'a b'", '"a b"', "A='x' #c\n", 'A="y"\n', "A='z'q\n"]
 
 
 def dotenv_bindings(text):
@@ -46,6 +47,6 @@ def test_known_shapes(text):
 
 def test_generated_files():
     rng = random.Random(8)
-    for _ in range(3000):
+    for _ in range(5000):
         text = "".join(rng.choice(PIECES) for _ in range(rng.randint(1, 40)))
         assert fast_bindings(text) == dotenv_bindings(text), repr(text)
