@@ -255,6 +255,13 @@ class Facts:
     def database(self) -> dict:
         return self.probe.get("database") or {}
 
+    @property
+    def env_reads(self) -> dict | None:
+        """The environment variables the project's settings read ({name: {default, where, set}}), as
+        the probe recorded them; None when nothing was recorded, which means unknown, not "reads nothing"."""
+        environ = self.probe.get("environ") or {}
+        return environ.get("read") if environ.get("recorded") else None
+
     def secrets(self) -> set[str]:
         """Values that no output may contain: the env file's secrets and URL passwords."""
         return secret_values(self.env.values)

@@ -1,6 +1,6 @@
 """Transports: the only code that touches a host.
 
-``Local`` works on this machine; ``Ssh`` (remediation/ssh.py, fabric) on a remote one. Both offer
+``Local`` works on this machine; ``Ssh`` (remediation/ssh/, fabric) on a remote one. Both offer
 the same small interface, so facts, checks and fixes are written once for both:
 
 - ``run(argv, input=, timeout=, env=, cwd=)`` -> ``Result``; a missing program raises

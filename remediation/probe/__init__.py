@@ -20,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 PARTS = (
     HERE.parent / "masking.py",
     HERE / "common.py",
+    HERE / "environ.py",
     HERE / "settings_facts.py",
     HERE / "database.py",
     HERE / "services.py",

@@ -22,6 +22,7 @@ import time
 from ..masking import is_secret_name, plausible_secret, scrub, secret_values
 from .common import error_info, settings_module_from_manage
 from .database import check_messages, database_facts, migration_facts
+from .environ import install_env_recorder, recorded_environ
 from .services import redis_facts, static_facts, url_facts
 from .settings_facts import read_settings
 from .supervise import report_stage, supervise, worker_watchdog
@@ -59,6 +60,7 @@ class Probe:
             "executable": sys.executable,
         }
         self.prepare_environment()
+        install_env_recorder(self.root)
         self.result["packages"] = self.packages()
         try:
             import django
@@ -174,6 +176,7 @@ def main() -> int:
         result = probe.fail("probe", exc)
     sys.stdout.flush()
     sys.stderr.flush()
+    result["environ"] = recorded_environ()
     result["project_output_bytes"] = os.fstat(captured.fileno()).st_size
     result["timings"]["total"] = round((time.perf_counter() - probe._started) * 1000, 1)
     document = scrub(json.dumps(result, default=str), probe.secrets)

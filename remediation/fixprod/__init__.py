@@ -21,12 +21,12 @@ from pathlib import Path
 
 from dotenv.parser import parse_stream
 
-from .changes import ChangeFailed, FileChange, RunRecord, prune_runs
-from .checks import run_checks
-from .envfile import EnvDocument, EnvValueError
-from .facts import EnvFile, ProjectError, collect, default_python, gather
-from .findings import Finding
-from .fixes import (
+from ..changes import ChangeFailed, FileChange, RunRecord, prune_runs
+from ..checks import run_checks
+from ..envfile import EnvDocument, EnvValueError
+from ..facts import EnvFile, ProjectError, collect, default_python, gather
+from ..findings import Finding
+from ..fixes import (
     collectstatic,
     copy_data,
     database,
@@ -38,13 +38,13 @@ from .fixes import (
     secret_key,
     security_flags,
 )
-from .fixes.base import CHANGED, FAILED, NEEDS_INPUT, OK, SKIPPED, Context, Options, Outcome
-from .masking import mask_url, secret_values
-from .rollback import restore_files
-from .runner import DEMO_PROJECT, UsageError
-from .transport import Local, Transport
+from ..fixes.base import CHANGED, FAILED, NEEDS_INPUT, OK, SKIPPED, Context, Options, Outcome
+from ..masking import mask_url, secret_values
+from ..rollback import restore_files
+from ..runner import DEMO_PROJECT, UsageError
+from ..transport import Local, Transport
 
-TEMPLATES = str(Path(__file__).resolve().parent.parent / "templates")
+TEMPLATES = str(Path(__file__).resolve().parent.parent.parent / "templates")
 ENV_FIXES = (secret_key, env_file, redis, external, database)
 ACTION_FIXES = (migrate, copy_data, collectstatic, git_push)
 FIXED, STILL_OPEN = "fixed", "still open"
