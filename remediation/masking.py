@@ -157,9 +157,7 @@ def safe_value(name: str, value):
     A secret-named variable whose value cannot be a secret (``False``, ``0``, empty) is shown as
     it is: masking it would tell the reader nothing and hide an ordinary setting."""
     if is_secret_name(name) and not (isinstance(value, bool) or value is None):
-        if isinstance(value, str) and not plausible_secret(value):
-            return value
-        if isinstance(value, (int, float)):
+        if isinstance(value, (str, int, float)) and not plausible_secret(str(value)):
             return value
         return bool(value)
     if isinstance(value, str):

@@ -194,3 +194,8 @@ def test_scrub_is_linear_enough_for_ten_thousand_secrets():
     present = sorted(many)[:3]
     text = ("filler text " * 20_000) + " ".join(present)
     assert scrub(text, many).endswith("**** **** ****")
+
+
+def test_a_numeric_password_is_still_a_secret():
+    assert safe_value("DB_PASSWORD", 31415926) is True
+    assert safe_value("PRIVATE_PORT", 8443) == 8443

@@ -31,7 +31,7 @@ def masked(host: Host) -> dict:
         if isinstance(value, Vaulted):
             return MASK
         if is_secret_name(name) and not name.lower().endswith("_file"):
-            if value is None or isinstance(value, (bool, int, float)) or (isinstance(value, str) and not plausible_secret(value)):
+            if value is None or isinstance(value, bool) or (isinstance(value, (str, int, float)) and not plausible_secret(str(value))):
                 return value  # false, 0, "" or a port: nothing secret to hide, and hiding it would mislead
             collect(value)
             return MASK
