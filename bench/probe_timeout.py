@@ -74,8 +74,9 @@ def check(document: dict, hanging: set[str], pids: Path) -> float | None:
             if "django.settings_timeout" not in ids:
                 sys.exit(f"{host['host']}: no django.settings_timeout ({host.get('error')})")
             probe_seconds = host["facts"]["probe"]["timings"]["total"] / 1000
-        elif "env.debug" not in ids:
-            sys.exit(f"{host['host']}: no full report ({host.get('error')})")
+        elif "env.debug" not in ids or "django.settings_timeout" in ids:
+            sys.exit(f"{host['host']}: no full report ({host.get('error') or sorted(ids)}); "
+                     "on a loaded machine, give a --timeout above an intact probe's time")
     time.sleep(0.5)
     left = [p.name for p in pids.glob("*.pid") if alive(int(p.read_text()))]
     if left:

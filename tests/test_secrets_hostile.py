@@ -199,3 +199,15 @@ def test_scrub_is_linear_enough_for_ten_thousand_secrets():
 def test_a_numeric_password_is_still_a_secret():
     assert safe_value("DB_PASSWORD", 31415926) is True
     assert safe_value("PRIVATE_PORT", 8443) == 8443
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_fix_prod_check_prints_no_secret_in_any_encoding(hostile, fmt, tmp_path):
+    """fix-prod probes the same settings (they raise quoting the secrets), plans and diffs the env."""
+    demo, values = hostile
+    out = tmp_path / f"fix.{fmt}"
+    run = invoke("fix-prod", "--project", str(demo), "--check", "--diff", "--domain", "thebot.example.com",
+                 "--format", fmt, "--output", str(out))
+    assert run.returncode in (1, 2), run.output
+    assert "Traceback" not in run.output
+    assert_nothing_leaked(run.output + (out.read_text() if out.exists() else ""), values)
