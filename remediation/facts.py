@@ -9,20 +9,18 @@ stay pure and cheap to test.
 
 from __future__ import annotations
 
-import io
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import yaml
-from dotenv.parser import parse_stream
 from packaging.requirements import InvalidRequirement, Requirement
 
 from . import hostfacts
 from .compose import compose_service
-from .masking import mask_url, safe_value, secret_values
+from .envparse import parse_env
+from .masking import mask_url, safe_value, secret_values, strip_userinfo
 from .transport import Local, Transport, TransportError
 
 
@@ -72,9 +70,9 @@ def parse_env_text(path: Path | None, text: str | None) -> EnvFile:
     env = EnvFile(path, present=text is not None)
     if text is None:
         return env
-    for binding in parse_stream(io.StringIO(text)):
+    for binding in parse_env(text):  # python-dotenv's bindings, fast for plain lines (remediation/envparse.py)
         if binding.error:
-            env.errors.append(f"{path}:{binding.original.line}: cannot parse this line")
+            env.errors.append(f"{path}:{binding.line}: cannot parse this line")
         elif binding.key is not None:
             env.values[binding.key] = binding.value or ""
     return env
@@ -100,13 +98,8 @@ class GitFacts:
 
 
 def strip_credentials(url: str) -> str:
-    """A remote URL without any user info: tokens hide in the user part as often as in the password."""
-    if "://" not in url:
-        return url
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[1], parts.path, parts.query, parts.fragment))
+    """A remote URL without any user info (``scheme://user:pw@host`` and scp-style ``user@host:path``)."""
+    return strip_userinfo(url)
 
 
 def read_git(root: Path) -> GitFacts:

@@ -47,11 +47,17 @@ from . import probe as probe_module
 
 # Fixed, secret-free bootstrap: the config (which may carry env values) and the probe's source
 # both travel over stdin, so nothing sensitive shows in a process list or is left on disk.
+# The probe supervises itself on the host (remediation/probe/supervise.py): it needs its own source
+# to start its worker, and kills the worker's process tree at ``probe_timeout``.
 PROBE_BOOTSTRAP = (
     "import sys, json; config = json.loads(sys.stdin.readline()); source = sys.stdin.read(); "
     "exec(compile(source, 'remediation-probe.py', 'exec'), "
-    "{'__name__': '__main__', 'PROBE_CONFIG': config})"
+    "{'__name__': '__main__', 'PROBE_CONFIG': config, 'PROBE_SOURCE': source})"
 )
+PROBE_TIMEOUT_ENV = "REMEDIATION_PROBE_TIMEOUT"
+# Our side waits this much longer than the probe's own deadline: the host's supervisor reports a
+# timeout itself; this only catches a host that stops answering altogether.
+PROBE_BACKSTOP = 5.0
 HOSTFACTS_SOURCE = Path(hostfacts.__file__).read_text(encoding="utf-8")
 # For the smaller scripts (hostfacts, dbadmin): the first stdin line is their JSON config, put
 # back on stdin for them; the rest is their source.
@@ -125,8 +131,21 @@ class Result:
     stderr: str
 
 
+def probe_timeout_default() -> float:
+    """``REMEDIATION_PROBE_TIMEOUT`` (set by ``--probe-timeout``), else the documented default."""
+    from .probe.supervise import DEFAULT_PROBE_TIMEOUT
+
+    raw = os.environ.get(PROBE_TIMEOUT_ENV)
+    try:
+        value = float(raw) if raw else DEFAULT_PROBE_TIMEOUT
+    except ValueError:
+        value = DEFAULT_PROBE_TIMEOUT
+    return value if value > 0 else DEFAULT_PROBE_TIMEOUT
+
+
 class Transport:
     name = "?"
+    probe_timeout: float | None = None  # per host (inventory var ``probe_timeout``); else the default
 
     def open(self) -> None:
         """Connect now (remote transports), so that a host that cannot be reached is told apart
@@ -136,10 +155,21 @@ class Transport:
             env: dict | None = None, cwd: str | None = None) -> Result:
         raise NotImplementedError
 
-    def run_probe(self, python: str, config: dict, timeout: float = 300) -> dict:
-        """Stream the probe to ``python`` (-B: no bytecode written) and return its JSON document."""
-        payload = json.dumps(config) + "\n" + probe_module.source()
-        result = self.run([python, "-B", "-c", PROBE_BOOTSTRAP], input=payload, timeout=timeout)
+    def run_probe(self, python: str, config: dict, timeout: float | None = None) -> dict:
+        """Stream the probe to ``python`` (-B: no bytecode written) and return its JSON document.
+
+        The probe ends itself at ``timeout`` (default: the transport's ``probe_timeout``) and
+        reports it as its error; a host that does not even answer that is a timeout too."""
+        limit = float(timeout or self.probe_timeout or probe_timeout_default())
+        payload = json.dumps({**config, "probe_timeout": limit}) + "\n" + probe_module.source()
+        try:
+            result = self.run([python, "-B", "-c", PROBE_BOOTSTRAP], input=payload, timeout=limit + PROBE_BACKSTOP)
+        except TransportError as exc:
+            if "no answer within" not in str(exc):
+                raise
+            return {"probe_version": probe_module.PROBE_VERSION, "probe_timeout": limit, "timings": {},
+                    "error": {"stage": "unknown", "kind": "timeout", "type": "ProbeTimeout", "where": None,
+                              "message": f"no answer within {limit + PROBE_BACKSTOP:g}s; the host did not end the probe"}}
         return parse_probe_output(result, python)
 
     def run_script(self, python: str, source: str, config: dict, marker: str, timeout: float = 120) -> dict:

@@ -26,6 +26,7 @@ PARTS = (
     HERE / "database.py",
     HERE / "services.py",
     HERE / "configuration.py",
+    HERE / "supervise.py",
     HERE / "core.py",  # last: it holds main() and the ``__main__`` guard
 )
 
