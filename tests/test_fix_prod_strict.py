@@ -54,7 +54,7 @@ def assert_stopped_closed(run, host):
     assert host["changes"] == [] and host["run_id"] is None
 
 
-def test_strict_demo_derives_the_front_end_url_and_asks_for_the_database(demo):
+def test_strict_demo_asks_for_the_database_and_writes_nothing(demo):
     before = tree_digest(demo)
     run, host = fix_prod(demo, "--domain", DOMAIN)
     assert_stopped_closed(run, host)
@@ -65,8 +65,8 @@ def test_strict_demo_derives_the_front_end_url_and_asks_for_the_database(demo):
         "message": "the settings need DATABASE_URL under the production env (ImproperlyConfigured: DATABASE_URL must be "
                    f"a PostgreSQL URL in production at config/settings.py:{line}): supply it (--database-url, "
                    "--secrets FILE, the environment or a prompt); nothing written"}
-    # the first planned probe raised KeyError('FRONTEND_URL'), derived from --domain; the second names DATABASE_URL
-    assert host["planned_probes"] == 2
+    # FRONTEND_URL (read, left at http://localhost:3000) was planned from --domain by env_file; the probe names DATABASE_URL
+    assert host["planned_probes"] == 1
     assert fixes(host)["secret_key"]["message"].endswith(": not applied, the settings do not hold under the planned env")
     assert tree_digest(demo) == before
 
@@ -116,10 +116,9 @@ def test_secrets_file_supplies_any_key_the_settings_ask_for_and_unknown_keys_are
     url = f"postgres://postgres:PLANTEDstrictpw@127.0.0.1:5432/{postgres_db}"
     secrets.write_text("".join(f"{k}={v}\n" for k, v in {**SECRETS, "DATABASE_URL": url, "NOT_A_SETTING": "PLANTEDunknown"}.items()))
     checked, host = fix_prod(demo, "--domain", DOMAIN, "--secrets", str(secrets), "--check")
-    assert host["planned_probes"] == 3  # FRONTEND_URL (derived), DATABASE_URL (supplied), then it imports
+    assert host["planned_probes"] == 2  # DATABASE_URL named, then supplied: it imports
     assert fixes(host)["settings_env"]["status"] == "changed"
-    assert fixes(host)["settings_env"]["message"] == ("the settings import under the planned env; set FRONTEND_URL "
-                                                      "(from --domain), DATABASE_URL (supplied)")
+    assert fixes(host)["settings_env"]["message"] == "the settings import under the planned env; set DATABASE_URL (supplied)"
     assert host["notes"] == ["--secrets: NOT_A_SETTING not written: the settings do not read it"]
     assert not (demo / ".env.production").exists()
     run, host = fix_prod(demo, "--domain", DOMAIN, "--secrets", str(secrets))
@@ -201,7 +200,7 @@ def test_database_created_only_at_apply_time(demo, postgres_db, tmp_path):
         checked, host = fix_prod(demo, "--domain", DOMAIN, "--database-url", url, "--create-database", "--check")
         assert fixes(host)["database"]["status"] == "changed"
         assert "create role and database" in fixes(host)["database"]["message"]
-        assert fixes(host)["settings_env"]["status"] == "changed"
+        assert fixes(host)["settings_env"]["status"] == "ok" and host["planned_probes"] == 1
         exists = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc",
                                  f"SELECT count(*) FROM pg_roles WHERE rolname = 'remediation_strict'"],
                                 capture_output=True, text=True, check=True)

@@ -11,6 +11,8 @@ The fixes and which findings each repairs are in the registry, ``remediation.fix
 
 from __future__ import annotations
 
+import contextlib
+
 from ..fixes.base import Options, Outcome
 from ..transport import Local, Transport
 from .applying import apply_plan, results
@@ -24,8 +26,9 @@ __all__ = ["FIXED", "NEW", "STILL_OPEN", "FixResult", "FixRun", "Inputs", "Optio
 
 def fix_prod(options: Options, transport: Transport | None = None) -> tuple[FixRun, set[str]]:
     """Run fix-prod on one project; returns the run and the secret values no output may hold."""
-    plan = plan_fixes(options, transport or Local())
-    if not (options.check or plan.stopped):
-        apply_plan(plan)
+    with contextlib.ExitStack() as held:  # the project's lock, from planning to the audit after (lock.py)
+        plan = plan_fixes(options, transport or Local(), held)
+        if not (options.check or plan.stopped):
+            apply_plan(plan)
     plan.run.fixes = results(plan.outcomes, plan.repairs)
     return plan.run, plan.secrets

@@ -7,7 +7,7 @@ planning without applying, and bad input leaves every file as it was.
 
 from __future__ import annotations
 
-import os
+import contextlib
 import posixpath
 import sys
 from dataclasses import dataclass, field, replace
@@ -16,12 +16,13 @@ from pathlib import Path
 from ..changes import FileChange
 from ..checks import run_checks
 from ..envfile import EnvDocument, EnvValueError
-from ..facts import EnvFile, ProjectError, collect, default_python, gather
+from ..facts import EnvFile, ProjectError, collect, gather
 from ..fixes import ACTION_FIXES, ENV_FIXES, REGISTRY, database, git_push, repairs, secret_key, security_flags, settings_env
 from ..fixes.base import CHANGED, NEEDS_INPUT, OK, SKIPPED, Context, Options, Outcome
-from ..masking import mask_url, secret_values
+from ..lock import project_lock
+from ..masking import secret_values
 from ..runner import DEMO_PROJECT, UsageError
-from ..transport import Local, Transport
+from ..transport import Transport, TransportError
 from .inputs import Inputs
 from .converge import converge, settings_failure
 from .run import FixRun
@@ -38,20 +39,20 @@ def production_env(transport: Transport, host: dict, env_path: str | None) -> tu
     """
     development = host["env"]["path"]
     if env_path:
-        local = isinstance(transport, Local)
-        path = str(Path(env_path).expanduser().absolute()) if local else posixpath.join(host["root"], env_path)
+        path = transport.user_path(env_path, host["root"])
     else:
         path = posixpath.join(posixpath.dirname(development) if development else host["root"], ".env.production")
     folder = posixpath.dirname(path)
     if transport.file_mode(folder) is None:
         raise UsageError(f"--env-file: {folder}: no such directory")
-    if isinstance(transport, Local) and (not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK))):
+    if not transport.can_write(path):
         raise UsageError(f"--env-file: {path}: not writable")
     try:
         before = transport.read_text(path)
         if before is not None:
             return path, EnvDocument.parse(before, path), before
-        return path, EnvDocument.parse(host["env"]["text"] or "", development or path), None
+        seed = transport.read_text(development) if development else None  # bytes-faithful, unlike hostfacts' copy
+        return path, EnvDocument.parse(seed or "", development or path), None
     except EnvValueError as exc:
         raise UsageError(str(exc)) from None
 
@@ -83,14 +84,14 @@ class Plan:
     keys: dict = field(default_factory=dict)  # env fix -> the keys it planned
 
 
-def plan_fixes(options: Options, transport: Transport) -> Plan:
+def plan_fixes(options: Options, transport: Transport, held: contextlib.ExitStack | None = None) -> Plan:
     """Audit under the production env, plan every fix in memory, probe under the planned env."""
-    local = isinstance(transport, Local)
-    if not options.project and not local:
-        raise UsageError(f"{transport.name}: no project path (set the host's `project` var)")
-    python = options.python or default_python(transport)
-    project = str(Path(options.project or DEMO_PROJECT).expanduser().resolve()) if local else options.project
-    if local and project == str(DEMO_PROJECT.resolve()) and not options.check:
+    try:
+        project = transport.project_path(options.project, DEMO_PROJECT)
+    except TransportError as exc:
+        raise UsageError(str(exc)) from None
+    python = options.python or transport.default_python()
+    if project == str(DEMO_PROJECT.resolve()) and not options.check:
         raise UsageError("the bundled demo is never changed in place: copy it with `invoke demo --dest DIR` "
                          "and pass --project DIR (or use --check)")
     if options.database_url:
@@ -103,6 +104,8 @@ def plan_fixes(options: Options, transport: Transport) -> Plan:
     except ProjectError as exc:
         raise UsageError(str(exc)) from None
     root = host["root"]
+    if held is not None and not options.check:  # check mode writes nothing, not even a lock file
+        held.enter_context(project_lock(transport, root, "fix-prod"))
     env_path, env, before_text = production_env(transport, host, options.env_file)
     inputs = Inputs(options.secrets_file, prompt=options.prompt and sys.stdin.isatty() and not options.check)
     facts = probe(root, python, env_path, env.values, transport, host)
@@ -147,7 +150,7 @@ def plan_fixes(options: Options, transport: Transport) -> Plan:
     if options.rotate_secret_key and rotated.status == CHANGED and not ctx.planned.settings.get("SECRET_KEY", {}).get("fallbacks"):
         rotated.message += ("; the settings do not read SECRET_KEY_FALLBACKS, so sessions and signatures made with "
                             "the old key stop working")
-    check_database(options, ctx.planned, plan.outcomes[database.NAME].action is not None)
+    check_database(options, ctx.planned, plan.outcomes[database.NAME].action is not None, transport)
 
     plan.outcomes[security_flags.NAME], overlay = security_flags.plan(ctx, planned_ids)
     verify_env_fixes(plan.outcomes, planned_ids)
@@ -229,14 +232,14 @@ def ordered(outcomes: dict) -> dict:
     return dict(sorted(outcomes.items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order)))
 
 
-def check_database(options: Options, planned, create_pending: bool) -> None:
+def check_database(options: Options, planned, create_pending: bool, transport=None) -> None:
     """A --database-url that does not answer stops the run before anything is written (unless
     --create-database will create it at apply time)."""
     if not options.database_url or create_pending:
         return
     db = planned.database
     if db.get("vendor") == "postgresql" and not db.get("reachable"):
-        raise UsageError(f"--database-url: {mask_url(options.database_url)} does not answer: {db.get('error')}")
+        raise UsageError(database.unreachable(transport, planned, options.database_url))
 
 
 def verify_env_fixes(outcomes: dict, planned_ids: set[str]) -> None:
