@@ -20,6 +20,14 @@ from pathlib import Path
 import pytest
 from conftest import REPO, invoke, tree_digest
 
+
+@pytest.fixture
+def demo(lenient_demo):
+    """fix-prod on the demo's SQLite without a PostgreSQL URL: the lenient demo (the bundled demo's
+    settings refuse SQLite in production, so fix-prod stops there, by design)."""
+    return lenient_demo
+
+
 DOMAIN = "thebot.example.com"
 EXPLODE = (
     "from django.db import migrations\n\n\n"

@@ -22,6 +22,14 @@ from remediation.rollback import RollbackRefused, rollback
 from remediation.transport import Local
 from sshd import ssh_client_key, ssh_host, ssh_hosts  # noqa: F401  (fixtures)
 
+
+@pytest.fixture
+def demo(lenient_demo):
+    """fix-prod on the demo's SQLite without a PostgreSQL URL: the lenient demo (the bundled demo's
+    settings refuse SQLite in production, so fix-prod stops there, by design)."""
+    return lenient_demo
+
+
 TEMPLATES = str(REPO / "templates")
 DOMAIN = "thebot.example.com"
 NOBODY = 65534
