@@ -24,7 +24,7 @@ DECIDED_FROM_THE_PROBE = ("security_flags", "migrate", "copy_data", "collectstat
 
 
 def fix_prod(project, *args, **kwargs):
-    run = invoke("fix-prod", "--project", str(project), "--format", "json", *args, **kwargs)
+    run = invoke("fix-prod", "--project", str(project), "--format", "json", *args, timeout=400, **kwargs)
     assert run.stdout.strip().startswith("{"), run.output
     return run, json.loads(run.stdout)["hosts"][0]
 
@@ -271,9 +271,11 @@ def test_a_production_env_that_does_not_import_yet_is_repaired_from_the_planned_
     run, host = fix_prod(demo, "--domain", DOMAIN, "--database-url", url, "--secrets", str(secrets))
     found = fixes(host)
     assert found["external"]["status"] == "changed", found["external"]  # its findings exist only under the planned env
-    assert found["database"]["status"] == "changed" and found["settings_env"]["status"] == "changed"
+    assert found["database"]["status"] == "changed"
+    # FRONTEND_URL was read (and left local) before the settings raised: env_file plans it from --domain
+    assert found["settings_env"]["status"] == "ok"
     assert found["migrate"]["status"] == "changed" and found["security_flags"]["status"] == "ok"
-    assert host["planned_probes"] == 3
+    assert host["planned_probes"] == 2  # the planned env, then again once external had its facts
     assert states(host)["django.settings_error"] == "fixed"
     env = dotenv_values(demo / ".env.production")
     assert env["FRONTEND_URL"] == f"https://{DOMAIN}" and env["TELEGRAM_BOT_TOKEN"] == SECRETS["TELEGRAM_BOT_TOKEN"]

@@ -273,7 +273,7 @@ def test_rollback_over_ssh(ssh_host, tmp_path):
 
 def test_remote_git_facts_and_push(ssh_host, tmp_path):
     """A fleet copy that is a git repository with a bare remote: git read on the host, pushed from it."""
-    project, origin = copy_demo(tmp_path / "thebot"), tmp_path / "origin.git"
+    project, origin = make_lenient(copy_demo(tmp_path / "thebot")), tmp_path / "origin.git"
     make_git_repo(project, remote=origin, unpushed=3)
     inventory, known = write_inventory(tmp_path, [ssh_host], [project], extra_vars={"web1": {"domains": [DOMAIN]}})
     run, document = run_json("audit", "-i", str(inventory), "--known-hosts", str(known))
@@ -295,7 +295,7 @@ def test_remote_git_facts_and_push(ssh_host, tmp_path):
 
 
 def test_remote_runs_are_pruned_to_the_newest_ten(ssh_host, tmp_path):
-    project = copy_demo(tmp_path / "thebot")
+    project = make_lenient(copy_demo(tmp_path / "thebot"))
     runs = project / ".remediation" / "runs"
     old = [f"20000101T0000{n:02d}-1" for n in range(12)]
     for name in old:
