@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from ..checks.environment import LOCAL_HOSTS
+from ..checks.environment import LOCAL_HOSTS, local_public_urls
 from .base import CHANGED, NEEDS_INPUT, OK, Outcome, set_env
 
 NAME = "env_file"
-REPAIRS = ("env.missing", "env.debug", "env.environment", "env.allowed_hosts", "django.cors_local", "django.cors_allow_all")
+REPAIRS = ("env.missing", "env.debug", "env.environment", "env.allowed_hosts", "django.cors_local", "django.cors_allow_all",
+           "env.local_url")
 
 
 def public(hosts: str) -> list[str]:
@@ -21,7 +22,9 @@ def plan(ctx) -> Outcome:
         values["ALLOWED_HOSTS"] = ",".join(domains)
         values["CSRF_TRUSTED_ORIGINS"] = ",".join(f"https://{d}" for d in domains)
         values["CORS_ALLOWED_ORIGINS"] = ",".join(f"https://{d}" for d in domains)
-    elif not public(ctx.env.current("ALLOWED_HOSTS")):
+        # public URLs the settings read (SITE_URL, FRONTEND_URL, ...) still local: the first domain
+        values.update({name: f"https://{domains[0]}" for name, _, _ in local_public_urls(ctx.facts)})
+    elif not public(ctx.env.current("ALLOWED_HOSTS")) or local_public_urls(ctx.facts):
         needs.append("--domain")
     changed = set_env(ctx, values)
     if needs:
