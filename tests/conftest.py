@@ -162,3 +162,26 @@ def other_demo(tmp_path) -> Path:
         done = run_manage(project, *args)
         assert done.returncode == 0, done.stderr
     return project
+
+
+@pytest.fixture(scope="session")
+def demo_python(tmp_path_factory) -> str:
+    """The python of a venv with exactly ``pip install .[demo]`` (psycopg2, no psycopg 3): what a
+    user of the quick start runs the project with. Built once per session (shared by the xdist
+    workers) from a wheel cache; see tests/demo_venv.py."""
+    import demo_venv
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's folder, shared by every worker
+    try:
+        return str(demo_venv.shared_venv(root))
+    except demo_venv.BuildError as exc:
+        _service_missing(f"the demo venv ({exc})")
+
+
+@pytest.fixture(params=["psycopg", "psycopg2"])
+def driver_python(request) -> str:
+    """The target project's interpreter, once per PostgreSQL driver: the test venv's own (psycopg 3,
+    which Django prefers) and the demo venv's (psycopg2 only, what users of the quick start have)."""
+    return sys.executable if request.param == "psycopg" else request.getfixturevalue("demo_python")

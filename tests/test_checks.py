@@ -629,6 +629,23 @@ CASES = [
                                        **{section: None for section in PROBE_SECTIONS}}))],
     ),
     Case(
+        "django_config.probe_interrupted",
+        fails=[
+            ("settings that never return", lambda: F(probe={"probe_timeout": 7, "settings": None, "error": {
+                "stage": "settings", "kind": "timeout", "type": "ProbeTimeout", "where": "config/settings.py:40",
+                "message": "no answer within 7s (stage: settings); the probe's processes were killed"}}),
+             [E("django.settings_timeout", CRITICAL, "no answer within 7s", "while importing the settings",
+                "last seen at config/settings.py:40", "--probe-timeout", applies_from="development")]),
+            ("settings that SIGKILL themselves", lambda: F(probe={"settings": None, "error": {
+                "stage": "settings", "kind": "killed", "type": "ProbeKilled", "signal": 9, "where": None,
+                "message": "the probe was killed by SIGKILL during stage settings, before it could report"}}),
+             [E("django.probe_killed", CRITICAL, "killed by SIGKILL", "while importing the settings",
+                applies_from="development")]),
+        ],
+        passes=[("the probe reported", lambda: F())],
+        not_applies=[("settings that raise (django.settings_error's)", lambda: F(probe=SETTINGS_FAILED))],
+    ),
+    Case(
         "django_config.check_framework_failed",
         fails=[("a project check raised", lambda: F(probe={"checks": {"messages": [], "silenced": 0, "error": {
             "type": "ImproperlyConfigured", "message": "no REDIS_URL", "where": "shop/checks.py:10"}}}),

@@ -13,6 +13,7 @@ No library records environment reads, hence this module.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
@@ -48,6 +49,7 @@ def reportable_default(name: str, default) -> str | None:
     return default
 
 
+@functools.lru_cache(maxsize=None)  # per file, not per read: python-dotenv copies os.environ once per binding
 def is_project_file(filename: str, root: str) -> bool:
     if not filename or filename.startswith("<"):
         return False
