@@ -36,7 +36,7 @@ REPORTED_PACKAGES = ("Django", "djangorestframework", "celery", "redis", "psycop
 
 def configuration_facts(probe, settings) -> dict:
     parts = {
-        "versions": reported_versions,
+        "versions": lambda: reported_versions(probe.result.get("packages") or {}),
         "rest_framework": lambda: drf_settings(settings),
         "celery": lambda: celery_app(probe),
         "urls": lambda: url_tree(),
@@ -61,15 +61,19 @@ def configuration_facts(probe, settings) -> dict:
     return found
 
 
-def reported_versions() -> dict:
+def reported_versions(known: dict) -> dict:
     """Installed version of each reported distribution; None when it is not installed.
 
-    One lookup per name (about 1 ms each): scanning every installed distribution is 20x slower.
+    ``known``: the versions the probe already looked up. One lookup per other name (about 1 ms
+    each): scanning every installed distribution once is 20x slower.
     """
     from importlib import metadata
 
     versions = {}
     for name in REPORTED_PACKAGES:
+        if name in known:
+            versions[name] = known[name]
+            continue
         try:
             versions[name] = metadata.version(name)
         except Exception:
