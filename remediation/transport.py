@@ -226,6 +226,7 @@ class Local(Transport):
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
+            pause_for_tests("before-rename", target)
             os.replace(tmp, target)
             pause_for_tests("renamed", target)
             directory = os.open(target.parent, os.O_RDONLY)
