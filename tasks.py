@@ -28,6 +28,10 @@ FLEET_HELP = {
 }
 
 
+PROBE_HELP = {"probe-timeout": "seconds the project's Django may take before its probe is killed and reported as "
+                               "django.settings_timeout (default 60; host var probe_timeout)"}
+
+
 def _exit(code: int) -> None:
     if code:
         raise Exit(code=code)
@@ -49,15 +53,17 @@ def _ssh(accept_new_host_keys, known_hosts, ask_become_pass=False):
         "output": "write the report to this file instead of stdout",
         "fail-level": "lowest severity that blocks production: critical, high, medium, low, info",
         **FLEET_HELP,
+        **PROBE_HELP,
     }
 )
 def audit(c, project=None, python=None, env_file=None, format="text", output=None, fail_level="high",
-          inventory=None, limit=None, forks=5, accept_new_host_keys=False, known_hosts=None, ask_become_pass=False):
+          inventory=None, limit=None, forks="5", accept_new_host_keys=False, known_hosts=None, ask_become_pass=False,
+          probe_timeout=None):
     """Audit a Django project's production readiness (exit 0 ready, 1 blocked, 2 bad input)."""
     from remediation import cli
 
     _exit(cli.audit(project, python=python, env_file=env_file, fmt=format, output=output, fail_level=fail_level,
-                    inventory=inventory, limit=limit, forks=forks,
+                    inventory=inventory, limit=limit, forks=forks, probe_timeout=probe_timeout,
                     ssh=_ssh(accept_new_host_keys, known_hosts, ask_become_pass)))
 
 
@@ -86,17 +92,19 @@ def inventory(c, inventory, limit=None):
         "push": "push unpushed commits (never done without this flag)",
         "allow-dirty": "run even when the git work tree has uncommitted changes",
         "no-backup": "migrate without a database backup first",
+        "no-rehearsal": "migrate without rehearsing the migrations on a scratch copy of the database first",
         "rotate-secret-key": "replace a strong SECRET_KEY too, keeping the old one in SECRET_KEY_FALLBACKS",
         "format": "text or json",
         "output": "write the report to this file",
         "fail-level": "lowest severity that blocks production afterwards (exit 1)",
         **FLEET_HELP,
+        **PROBE_HELP,
     },
 )
 def fix_prod(c, project=None, python=None, env_file=None, domain=None, database_url=None, create_database=False,
              copy_data=False, secrets=None, check=False, diff=False, push=False, allow_dirty=False, no_backup=False,
-             rotate_secret_key=False, format="text", output=None, fail_level="high", inventory=None, limit=None,
-             forks=5, accept_new_host_keys=False, known_hosts=None, ask_become_pass=False):
+             no_rehearsal=False, rotate_secret_key=False, format="text", output=None, fail_level="high", inventory=None,
+             limit=None, forks="5", accept_new_host_keys=False, known_hosts=None, ask_become_pass=False, probe_timeout=None):
     """Repair what blocks production, then audit again (exit 0 ready, 1 still blocked, 2 bad input)."""
     from remediation import cli
     from remediation.fixes.base import Options
@@ -104,14 +112,15 @@ def fix_prod(c, project=None, python=None, env_file=None, domain=None, database_
     options = Options(project=project, python=python, env_file=env_file, domains=list(domain or []),
                       database_url=database_url, create_database=create_database, copy_data=copy_data,
                       secrets_file=secrets, check=check, diff=diff, push=push, allow_dirty=allow_dirty,
-                      no_backup=no_backup, rotate_secret_key=rotate_secret_key)
+                      no_backup=no_backup, no_rehearsal=no_rehearsal,
+                      rotate_secret_key=rotate_secret_key)
     _exit(cli.fix_prod(options, fmt=format, output=output, fail_level=fail_level, inventory=inventory, limit=limit,
-                       forks=forks, ssh=_ssh(accept_new_host_keys, known_hosts, ask_become_pass)))
+                       forks=forks, probe_timeout=probe_timeout, ssh=_ssh(accept_new_host_keys, known_hosts, ask_become_pass)))
 
 
 @task(klass=AnsibleFlags, help={"project": "Django project folder (default: the bundled demo)",
                                 "database": "restore the databases backed up before migrate too", **FLEET_HELP})
-def rollback(c, project=None, database=False, inventory=None, limit=None, forks=5, accept_new_host_keys=False,
+def rollback(c, project=None, database=False, inventory=None, limit=None, forks="5", accept_new_host_keys=False,
              known_hosts=None, ask_become_pass=False):
     """Undo the last fix-prod run: files from their backups, and with --database the database."""
     from remediation import cli

@@ -9,7 +9,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from .findings import Severity, blocked
+from .findings import blocked
+from .options import (fix_prod_options, forks_option, host_probe_timeout, not_empty, output_options, path_options,
+                      probe_timeout_option, secrets_of_options, write_report)
 from .report import WRITERS, render
 from .runner import DEMO_PROJECT, UsageError, audit_project
 
@@ -21,30 +23,9 @@ def fail(message: str) -> int:
     return EXIT_USAGE
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """The report through the same atomic write as every other file: a reader never sees half of it."""
-    from .transport import Local
-
-    Local().write_atomic(str(path), text)
-
-
 def needs_inventory(inventory, limit) -> None:
     if limit and not inventory:
         raise UsageError("--limit selects hosts of an inventory: pass -i INVENTORY too")
-
-
-def output_options(fmt: str, formats, fail_level: str, output: str | None) -> tuple[Severity, Path | None]:
-    """Check --format, --fail-level and --output before any work is done; UsageError otherwise."""
-    if fmt not in formats:
-        raise UsageError(f"--format: unknown format {fmt!r} (choose from {', '.join(formats)})")
-    try:
-        level = Severity.parse(fail_level)
-    except ValueError as exc:
-        raise UsageError(f"--fail-level: {exc}") from None
-    out_path = Path(output).expanduser().absolute() if output else None
-    if out_path is not None and not out_path.parent.is_dir():
-        raise UsageError(f"--output: {out_path.parent}: no such directory")
-    return level, out_path
 
 
 def emit(text: str, out_path: Path | None) -> int | None:
@@ -54,9 +35,9 @@ def emit(text: str, out_path: Path | None) -> int | None:
         sys.stdout.flush()
         return None
     try:
-        write_atomically(out_path, text)
+        write_report(out_path, text)
     except OSError as exc:
-        return fail(f"--output: {out_path}: {exc.strerror}")
+        return fail(f"--output: {out_path}: {exc.strerror or exc}")
     return None
 
 
@@ -72,18 +53,31 @@ def collect(results, failed_entry) -> tuple[list, set]:
     return entries, secrets
 
 
+def host_error(exc: BaseException) -> str:
+    """One line for an error of the host or the file system that no check turned into a finding."""
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def audit(project=None, python=None, env_file=None, fmt="text", output=None, fail_level="high",
-          inventory=None, limit=None, forks=5, ssh=None) -> int:
+          inventory=None, limit=None, forks=5, ssh=None, probe_timeout=None) -> int:
+    from .transport import TransportError
+
     try:
         needs_inventory(inventory, limit)
+        path_options(project, python, env_file)
         level, out_path = output_options(fmt, WRITERS, fail_level, output)
+        probe_timeout_option(probe_timeout)
         if inventory:
-            reports, secrets = audit_fleet(inventory, limit, forks, ssh)
+            reports, secrets = audit_fleet(inventory, limit, forks_option(forks), ssh)
         else:
             report, secrets = audit_project(project, python=python, env_file=env_file)
             reports = [report]
     except UsageError as exc:
         return fail(str(exc))
+    except (OSError, TransportError) as exc:
+        return fail(host_error(exc))
     text = render(fmt, reports, level, secrets, color=out_path is None and fmt == "text" and sys.stdout.isatty())
     error = emit(text, out_path)
     if error is not None:
@@ -113,13 +107,14 @@ def audit_fleet(inventory, limit, forks, ssh):
     run_key = secrets_module.token_hex(16)
 
     def work(host, transport):
+        host_probe_timeout(host, transport)
         report, found = audit_project(host.project, python=host.python, env_file=host.env_file, transport=transport,
                                       fingerprint_key=run_key)
         report.host = host.name
         report.facts["app"] = host.vars.get("app")
         return report, found
 
-    runs = run_hosts(hosts, work, ssh or SshOptions(), forks=int(forks), progress=True,
+    runs = run_hosts(hosts, work, ssh or SshOptions(), forks=forks, progress=True,
                      summarize=lambda result: f", {len(result[0].findings)} findings")
     reports, secrets = collect(runs, lambda run: HostReport(host=run.host.name, project=str(run.host.project or ""),
                                                            error=run.error, status=run.status))
@@ -142,22 +137,28 @@ def inventory_command(inventory, limit=None) -> int:
     return EXIT_READY
 
 
-def fix_prod(options, fmt="text", output=None, fail_level="high", inventory=None, limit=None, forks=5, ssh=None) -> int:
+def fix_prod(options, fmt="text", output=None, fail_level="high", inventory=None, limit=None, forks=5, ssh=None,
+             probe_timeout=None) -> int:
     from .fixes.base import FAILED
     from .fixprod import fix_prod as run_fix_prod
     from .masking import scrub
     from .report.fixprod_report import render_json, render_text
+    from .transport import TransportError
 
     try:
         needs_inventory(inventory, limit)
+        fix_prod_options(options)
         level, out_path = output_options(fmt, ("text", "json"), fail_level, output)
+        probe_timeout_option(probe_timeout)
         if inventory:
-            runs, secrets = fix_prod_fleet(options, inventory, limit, forks, ssh)
+            runs, secrets = fix_prod_fleet(options, inventory, limit, forks_option(forks), ssh)
         else:
             run, secrets = run_fix_prod(options)
             runs = [run]
     except UsageError as exc:
         return fail(str(exc))
+    except (OSError, TransportError) as exc:
+        return fail(scrub(host_error(exc), secrets_of_options(options)))
     except KeyboardInterrupt:
         return fail("interrupted; every file is as it was or as it was written whole (atomic writes)")
     if fmt == "json":
@@ -182,6 +183,7 @@ def fix_prod_fleet(options, inventory, limit, forks, ssh):
     hosts = load_hosts(inventory, limit)
 
     def work(host, transport):
+        host_probe_timeout(host, transport)
         mine = replace(options, project=host.project or options.project, python=host.python or options.python,
                        env_file=host.env_file or options.env_file, domains=options.domains or host.domains,
                        database_url=options.database_url or host.database_url, prompt=False)
@@ -189,7 +191,7 @@ def fix_prod_fleet(options, inventory, limit, forks, ssh):
         run.host = host.name
         return run, found
 
-    results = run_hosts(hosts, work, ssh or SshOptions(), forks=int(forks), progress=True,
+    results = run_hosts(hosts, work, ssh or SshOptions(), forks=forks, progress=True,
                         summarize=lambda result: f", {sum(f.status == 'changed' for f in result[0].fixes)} changed")
     return collect(results, lambda run: FixRun(host=run.host.name, project=str(run.host.project or ""),
                                                 check=options.check, error=run.error, status=run.status))
@@ -198,16 +200,22 @@ def fix_prod_fleet(options, inventory, limit, forks, ssh):
 def rollback(project=None, database=False, inventory=None, limit=None, forks=5, ssh=None) -> int:
     """Undo the last fix-prod run, here or on every selected host of an inventory."""
     from .fleet import OK, SshOptions, run_hosts
-    from .rollback import NothingToRollBack
+    from .rollback import NothingToRollBack, RollbackFailed
     from .rollback import rollback as run_rollback
-    from .transport import Local
+    from .transport import Local, TransportError
 
     if not inventory:
         try:
             needs_inventory(inventory, limit)
+            not_empty("--project", project)
             lines = run_rollback(Local(), str(Path(project or DEMO_PROJECT).expanduser().resolve()), database=database)
         except (NothingToRollBack, UsageError) as exc:
             return fail(str(exc))
+        except RollbackFailed as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_BLOCKED
+        except (OSError, TransportError) as exc:  # pg_restore missing, a file that cannot be read
+            return fail(host_error(exc))
         print("\n".join(lines))
         return EXIT_READY
 
@@ -220,7 +228,7 @@ def rollback(project=None, database=False, inventory=None, limit=None, forks=5, 
             raise UsageError(str(exc)) from None
 
     try:
-        results = run_hosts(load_hosts(inventory, limit), work, ssh or SshOptions(), forks=int(forks))
+        results = run_hosts(load_hosts(inventory, limit), work, ssh or SshOptions(), forks=forks_option(forks))
     except UsageError as exc:
         return fail(str(exc))
     for result in results:

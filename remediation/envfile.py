@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from dotenv.parser import parse_stream
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from .masking import MASK, is_secret_name, mask_url
+from .masking import MASK, is_secret_name, mask_url, plausible_secret
 
 BARE = re.compile(r"^[A-Za-z0-9_@%+=:,./-]*$")
 KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -50,7 +50,7 @@ def mask_line(line: str) -> str:
     if not match:
         return line
     prefix, key, eq, value = match.groups()
-    if is_secret_name(key) and value.strip():
+    if is_secret_name(key) and plausible_secret(value.strip().strip("'\"")):
         return f"{prefix}{key}{eq}{MASK}"
     return f"{prefix}{key}{eq}{mask_url(value)}"
 

@@ -12,9 +12,9 @@ through the transport, before the first write; a refusal is one line and writes 
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import sys
 from dataclasses import dataclass
 
 from .changes import STATE_DIR, WRITING, UnsafeState, check_private, check_state_folders, sha256
@@ -24,6 +24,10 @@ from .transport import Transport
 
 class NothingToRollBack(Exception):
     pass
+
+
+class RollbackFailed(Exception):
+    """A database could not be restored (one line, what was done before it included)."""
 
 
 class RollbackRefused(UsageError):
@@ -162,25 +166,53 @@ def plan_rollback(transport: Transport, root: str, manifest_path: str, manifest:
         raise RollbackRefused(f"{manifest_path}: not a manifest (entries without a path)") from None
 
 
-def restore_databases(transport: Transport, manifest: dict, python: str) -> list[str]:
-    from .fixes.migrate import restore
-
-    done = []
-    for entry in reversed(manifest["databases"]):
-        restore(transport, entry, {}, python)
-        done.append(f"restored database {os.path.basename(entry['name'])} from {os.path.basename(entry['backup'])}")
-    return done
-
-
 def rollback(transport: Transport, root: str, database: bool = False, python: str | None = None) -> list[str]:
+    """Under the project's lock (lock.py), as fix-prod runs: never both at once."""
+    from .lock import project_lock
+
+    if transport.file_mode(os.path.join(root, STATE_DIR)) is None:  # no run ever: take no lock, write nothing
+        raise NothingToRollBack(f"{root}: no fix-prod run to roll back")
+    with project_lock(transport, root, "rollback"):
+        return _rollback(transport, root, database, python)
+
+
+def _rollback(transport: Transport, root: str, database: bool, python: str | None) -> list[str]:
     manifest_path, manifest = latest_manifest(transport, root)
     steps = plan_rollback(transport, root, manifest_path, manifest)
+    credentials = run_env(transport, manifest) if database else {}
     done = apply_steps(transport, steps)
     if database:
-        done += restore_databases(transport, manifest, python or sys.executable)
+        done += restore_databases(transport, manifest["databases"], python or transport.default_python(), credentials)
     manifest["rolled_back"] = True
     transport.write_atomic(manifest_path, json.dumps(manifest, indent=2), 0o600)
     unchanged = sum(step.action == "keep" for step in steps)
     if unchanged:
         done.append(f"{unchanged} file(s) already as before the run")
     return [f"rolled back run {manifest['run_id']}"] + done
+
+
+def run_env(transport: Transport, manifest: dict) -> dict:
+    """The env files the run wrote, as written (read before they are restored): the database password."""
+    from dotenv import dotenv_values
+
+    values: dict = {}
+    for entry in manifest["files"]:
+        if entry.get("written", True) and os.path.basename(entry["path"]).startswith(".env"):
+            values.update({k: v for k, v in dotenv_values(stream=io.StringIO(transport.read_text(entry["path"]) or "")).items() if v})
+    return values
+
+
+def restore_databases(transport: Transport, entries: list[dict], python: str, env: dict) -> list[str]:
+    """Newest first; each database made equal to its backup and checked against it (dbrestore.restore)."""
+    from .changes import ChangeFailed
+    from .dbrestore import Database, restore
+
+    done = []
+    for entry in reversed(entries):
+        db = Database.from_entry(entry, python, env)
+        try:
+            verified = restore(transport, db, entry["backup"])
+        except ChangeFailed as exc:
+            raise RollbackFailed("; ".join(done + [str(exc)])) from None
+        done.append(f"restored database {os.path.basename(entry['name'])} from {os.path.basename(entry['backup'])} ({verified})")
+    return done

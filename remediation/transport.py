@@ -15,6 +15,13 @@ Text is bytes-faithful both ways: read as UTF-8 with ``surrogateescape`` and no 
 translation, written back the same way, so a CRLF file stays CRLF and a byte that is not UTF-8
 comes back as the same byte. ``write_atomic`` onto a symlink writes through to its target (the
 link stays a link); a symlink to nothing is refused.
+
+- what differs between this machine and a remote one, so no caller ever asks which transport it
+  holds: ``project_path``, ``user_path``, ``default_python``, ``can_write``, ``git_facts``,
+  ``docker_facts``, ``git_push``, ``hold_lock`` (remediation/lock.py).
+
+The base class is a host reached only by running commands (what ``Ssh`` is); ``Local`` overrides
+what this process can do itself (GitPython, ``os.access``, in-process hostfacts).
 """
 
 from __future__ import annotations
@@ -23,10 +30,12 @@ import contextlib
 import errno
 import json
 import os
+import posixpath
 import shutil
 import signal
 import stat
 import subprocess
+import sys
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -38,11 +47,17 @@ from . import probe as probe_module
 
 # Fixed, secret-free bootstrap: the config (which may carry env values) and the probe's source
 # both travel over stdin, so nothing sensitive shows in a process list or is left on disk.
+# The probe supervises itself on the host (remediation/probe/supervise.py): it needs its own source
+# to start its worker, and kills the worker's process tree at ``probe_timeout``.
 PROBE_BOOTSTRAP = (
     "import sys, json; config = json.loads(sys.stdin.readline()); source = sys.stdin.read(); "
     "exec(compile(source, 'remediation-probe.py', 'exec'), "
-    "{'__name__': '__main__', 'PROBE_CONFIG': config})"
+    "{'__name__': '__main__', 'PROBE_CONFIG': config, 'PROBE_SOURCE': source})"
 )
+PROBE_TIMEOUT_ENV = "REMEDIATION_PROBE_TIMEOUT"
+# Our side waits this much longer than the probe's own deadline: the host's supervisor reports a
+# timeout itself; this only catches a host that stops answering altogether.
+PROBE_BACKSTOP = 5.0
 HOSTFACTS_SOURCE = Path(hostfacts.__file__).read_text(encoding="utf-8")
 # For the smaller scripts (hostfacts, dbadmin): the first stdin line is their JSON config, put
 # back on stdin for them; the rest is their source.
@@ -116,8 +131,21 @@ class Result:
     stderr: str
 
 
+def probe_timeout_default() -> float:
+    """``REMEDIATION_PROBE_TIMEOUT`` (set by ``--probe-timeout``), else the documented default."""
+    from .probe.supervise import DEFAULT_PROBE_TIMEOUT
+
+    raw = os.environ.get(PROBE_TIMEOUT_ENV)
+    try:
+        value = float(raw) if raw else DEFAULT_PROBE_TIMEOUT
+    except ValueError:
+        value = DEFAULT_PROBE_TIMEOUT
+    return value if value > 0 else DEFAULT_PROBE_TIMEOUT
+
+
 class Transport:
     name = "?"
+    probe_timeout: float | None = None  # per host (inventory var ``probe_timeout``); else the default
 
     def open(self) -> None:
         """Connect now (remote transports), so that a host that cannot be reached is told apart
@@ -127,10 +155,21 @@ class Transport:
             env: dict | None = None, cwd: str | None = None) -> Result:
         raise NotImplementedError
 
-    def run_probe(self, python: str, config: dict, timeout: float = 300) -> dict:
-        """Stream the probe to ``python`` (-B: no bytecode written) and return its JSON document."""
-        payload = json.dumps(config) + "\n" + probe_module.source()
-        result = self.run([python, "-B", "-c", PROBE_BOOTSTRAP], input=payload, timeout=timeout)
+    def run_probe(self, python: str, config: dict, timeout: float | None = None) -> dict:
+        """Stream the probe to ``python`` (-B: no bytecode written) and return its JSON document.
+
+        The probe ends itself at ``timeout`` (default: the transport's ``probe_timeout``) and
+        reports it as its error; a host that does not even answer that is a timeout too."""
+        limit = float(timeout or self.probe_timeout or probe_timeout_default())
+        payload = json.dumps({**config, "probe_timeout": limit}) + "\n" + probe_module.source()
+        try:
+            result = self.run([python, "-B", "-c", PROBE_BOOTSTRAP], input=payload, timeout=limit + PROBE_BACKSTOP)
+        except TransportError as exc:
+            if "no answer within" not in str(exc):
+                raise
+            return {"probe_version": probe_module.PROBE_VERSION, "probe_timeout": limit, "timings": {},
+                    "error": {"stage": "unknown", "kind": "timeout", "type": "ProbeTimeout", "where": None,
+                              "message": f"no answer within {limit + PROBE_BACKSTOP:g}s; the host did not end the probe"}}
         return parse_probe_output(result, python)
 
     def run_script(self, python: str, source: str, config: dict, marker: str, timeout: float = 120) -> dict:
@@ -143,8 +182,50 @@ class Transport:
         return json.loads(result.stdout[found + len(marker):])
 
     def collect_host(self, python: str, config: dict) -> dict:
-        """The files around the project, in one round trip (remediation/hostfacts.py)."""
+        """The files around the project, with git and Docker, in one round trip (remediation/hostfacts.py)."""
+        config = {**config, "git": True, "docker": True}
         return self.run_script(python, HOSTFACTS_SOURCE, config, "@@REMEDIATION-HOSTFACTS@@")
+
+    # --- what differs between hosts ---------------------------------------------------------
+
+    def project_path(self, project: str | None, default: str | os.PathLike | None = None) -> str:
+        """The project folder a person named; a remote host has no default project."""
+        if not project:
+            raise TransportError(f"{self.name}: no project path (set the host's `project` var)")
+        return str(project)
+
+    def user_path(self, path: str, base: str) -> str:
+        """A path a person typed (``--env-file``): on a remote host relative to the project ``base``
+        (``~`` is left to the host)."""
+        return path if path.startswith(("/", "~")) else posixpath.join(base, path)
+
+    def default_python(self) -> str:
+        return "python3"
+
+    def can_write(self, path: str) -> bool:
+        """Whether the login user may replace ``path`` (write its folder, and the file if it exists)."""
+        script = 'test -w "$(dirname -- "$1")" && { test ! -e "$1" || test -w "$1"; }'
+        return self.run(["sh", "-c", script, "sh", path], timeout=60).returncode == 0
+
+    def git_facts(self, root: str, collected: dict):
+        """The project's git state: here, what hostfacts' git commands found on the host."""
+        from .facts import remote_git
+
+        return remote_git(collected["git"])
+
+    def docker_facts(self, collected: dict) -> dict:
+        return collected["docker"]
+
+    def git_push(self, root: str, remote: str, branch: str) -> str:
+        """Push ``branch`` to ``remote`` and track it; TransportError with git's last line on failure."""
+        result = self.run(["git", "push", "--porcelain", "-u", remote, f"{branch}:{branch}"], cwd=root, timeout=300)
+        if result.returncode != 0:
+            raise TransportError(f"git push to {remote} failed: {(result.stderr.strip().splitlines() or ['?'])[-1]}")
+        return f"pushed {branch} to {remote}"
+
+    def hold_lock(self, path: str, holder: dict):
+        """Hold an exclusive lock on ``path`` while the returned context is open (remediation/lock.py)."""
+        raise NotImplementedError
 
 
 class Local(Transport):
@@ -167,7 +248,45 @@ class Local(Transport):
         return Result(done.returncode, done.stdout, done.stderr)
 
     def collect_host(self, python: str, config: dict) -> dict:
-        return hostfacts.collect(config)  # in-process: no interpreter to start
+        return hostfacts.collect(config)  # in-process; git and Docker are read meanwhile, in threads
+
+    def project_path(self, project, default=None) -> str:
+        return str(Path(project or default).expanduser().resolve())
+
+    def user_path(self, path: str, base: str) -> str:
+        return str(Path(path).expanduser().absolute())  # relative to the working directory
+
+    def default_python(self) -> str:
+        return sys.executable
+
+    def can_write(self, path: str) -> bool:
+        return os.access(os.path.dirname(path) or ".", os.W_OK) and (not os.path.exists(path) or os.access(path, os.W_OK))
+
+    def git_facts(self, root: str, collected: dict):
+        from .facts import read_git  # GitPython reaches a work tree on this machine
+
+        return read_git(Path(root))
+
+    def docker_facts(self, collected: dict) -> dict:
+        return hostfacts.docker()
+
+    def git_push(self, root: str, remote: str, branch: str) -> str:
+        import git
+
+        repo = git.Repo(root)
+        try:
+            infos = repo.remote(remote).push(refspec=f"{branch}:{branch}", set_upstream=True)
+        except git.GitCommandError as exc:
+            raise TransportError(f"git push to {remote} failed: {(str(exc.stderr).strip().splitlines() or ['?'])[-1]}") from None
+        failed = [info for info in infos if info.flags & info.ERROR]
+        if failed:
+            raise TransportError(f"git push to {remote} rejected: {failed[0].summary.strip()}")
+        return f"pushed {branch} to {remote}"
+
+    def hold_lock(self, path: str, holder: dict):
+        from .lock import local_lock
+
+        return local_lock(path, holder)
 
     def read_text(self, path: str) -> str | None:
         data = self.read_bytes(path)

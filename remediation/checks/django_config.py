@@ -19,11 +19,43 @@ def origin_host(origin: str) -> str:
 
 def settings_error(facts):
     error = facts.probe_error
-    if not error or error.get("stage") not in ("settings", "setup", "probe"):
+    if not error or error.get("kind") or error.get("stage") not in ("settings", "setup", "probe"):
         return []
     return [finding(id="django.settings_error", severity=CRITICAL, title="Django cannot start",
                     detail=f"{error['type']}: {error['message']} ({error['stage']}, at {error['where']})",
                     fix=MANUAL, applies_from="development")]
+
+
+PROBE_STAGES = {
+    "start": "before Django was imported",
+    "settings": "while importing the settings",
+    "setup": "while loading the apps (django.setup)",
+    "read_settings": "while reading the settings",
+    "database": "while connecting to the database",
+    "checks": "while running Django's system checks",
+    "migrations": "while loading the migrations",
+    "static": "while looking for static files",
+    "redis": "while pinging Redis",
+    "urls": "while importing the URLconf",
+}
+
+
+def probe_interrupted(facts):
+    error = facts.probe_error
+    if not error or error.get("kind") not in ("timeout", "killed"):
+        return []
+    stage = PROBE_STAGES.get(error.get("stage"), f"in stage {error.get('stage')}")
+    where = f"; last seen at {error['where']}" if error.get("where") else ""
+    if error["kind"] == "timeout":
+        limit = facts.probe.get("probe_timeout")
+        title = f"Django did not answer within {limit:g}s" if isinstance(limit, (int, float)) else "Django did not answer in time"
+        return [finding(id="django.settings_timeout", severity=CRITICAL, title=title,
+                        detail=f"{error['message']} ({stage}{where}); raise the limit with --probe-timeout "
+                               "or the `probe_timeout` host var if the project is only slow",
+                        fix=MANUAL, applies_from="development")]
+    return [finding(id="django.probe_killed", severity=CRITICAL, title="The probe was killed before it could report",
+                    detail=f"{error['message']} ({stage})", fix=MANUAL, applies_from="development")]
+
 
 
 def check_framework_failed(facts):
@@ -104,4 +136,4 @@ def debug_toolbar(facts):
                     detail="debug_toolbar is in INSTALLED_APPS", fix=MANUAL)]
 
 
-CHECKS = (settings_error, check_framework_failed, django_messages, static_root, static_not_collected, media_storage, cors, debug_toolbar)
+CHECKS = (settings_error, probe_interrupted, check_framework_failed, django_messages, static_root, static_not_collected, media_storage, cors, debug_toolbar)

@@ -63,6 +63,18 @@ def _is_ipv6(text: str) -> bool:
         return False
 
 
+MAX_RANGE_HOSTS = 10_000  # one pattern; an unbounded range once made an inventory load forever
+
+
+def range_size(body: str, begin: str, end: str, step: int) -> int:
+    """How many names ``[begin:end:step]`` gives, without making them (0 when it is not a range)."""
+    if begin.isdigit() and end.isdigit():
+        return len(range(int(begin), int(end) + 1, step))
+    if len(begin) == 1 and len(end) == 1 and begin in string.ascii_letters and end in string.ascii_letters:
+        return len(range(string.ascii_letters.index(begin), string.ascii_letters.index(end) + 1, step))
+    return 0
+
+
 def _expand_ranges(name: str) -> list[str]:
     """``web[01:03]`` -> web01, web02, web03; ``db-[a:c]``; ``[start:end:step]``; several ranges."""
     if "[" not in name and "]" not in name:
@@ -81,6 +93,11 @@ def _expand_ranges(name: str) -> list[str]:
     if not step_text.isdigit() or int(step_text) < 1:
         raise ValueError(f"the step of [{body}] must be a positive number")
     step = int(step_text)
+    count = range_size(body, begin, end, step)
+    tails = _expand_ranges(tail)
+    if count * len(tails) > MAX_RANGE_HOSTS:
+        raise ValueError(f"the host range [{body}] makes {count * len(tails):,} hosts; at most "
+                         f"{MAX_RANGE_HOSTS:,} per pattern (split it, or use groups)")
     if begin.isdigit() and end.isdigit():
         width = len(begin) if begin.startswith("0") and len(begin) > 1 else 0
         if width and len(end) != width:
@@ -95,4 +112,4 @@ def _expand_ranges(name: str) -> list[str]:
         items = list(string.ascii_letters[first : last + 1 : step])
     else:
         raise ValueError(f"[{body}] is not a host range (numbers or single letters)")
-    return [head + item + rest for item in items for rest in _expand_ranges(tail)]
+    return [head + item + rest for item in items for rest in tails]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from remediation.masking import MASK, is_secret_name, mask_url, scrub, url_password
+from remediation.masking import MASK, is_secret_name, mask_url, plausible_secret, scrub, url_secrets
 
 from .model import Host, Vaulted
 
@@ -10,9 +10,10 @@ from .model import Host, Vaulted
 def masked(host: Host) -> dict:
     """What may be printed of a host: its settings and vars, secrets as ****.
 
-    Variables with a secret-looking name (``*_password``, ``*_token``, ``ansible_become_pass``,
-    ...; not ``*_file``, which name files) are replaced whole, URLs lose their password, vault
-    values are masked, and every secret value found is scrubbed from every other string.
+    Variables with a secret-looking name (``*_password``, ``*_pwd``, ``*_token``,
+    ``ansible_become_pass``, ...; not ``*_file``, which name files) are replaced whole unless the
+    value cannot be a secret (false, 0, empty), URLs lose their password or token user, vault values
+    are masked, and every secret value found is scrubbed from every other string.
     """
     secrets: set[str] = set()
 
@@ -23,15 +24,15 @@ def masked(host: Host) -> dict:
         elif isinstance(value, (list, tuple)):
             for item in value:
                 collect(item)
-        elif value is not None and not isinstance(value, (bool, Vaulted)) and str(value):
+        elif value is not None and not isinstance(value, (bool, Vaulted)) and plausible_secret(str(value)):
             secrets.add(str(value))
 
     def walk(name: str, value):
         if isinstance(value, Vaulted):
             return MASK
         if is_secret_name(name) and not name.lower().endswith("_file"):
-            if value is None or value == "":
-                return value
+            if value is None or isinstance(value, bool) or (isinstance(value, (str, int, float)) and not plausible_secret(str(value))):
+                return value  # false, 0, "" or a port: nothing secret to hide, and hiding it would mislead
             collect(value)
             return MASK
         if isinstance(value, dict):
@@ -39,9 +40,7 @@ def masked(host: Host) -> dict:
         if isinstance(value, (list, tuple)):
             return [walk(name, item) for item in value]
         if isinstance(value, str):
-            password = url_password(value)
-            if password:
-                secrets.add(password)
+            secrets.update(url_secrets(value))
             return mask_url(value)
         return value
 

@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from remediation.domains import DomainError, normalize_domains
+
 from .model import Group, Host, Inventory, Vaulted
 from .raw import _fail, _kind, _Raw, _Vars
 from .vars_files import _VarsFiles
@@ -245,4 +247,7 @@ def _domains(value, bad) -> list[str]:
             bad(f"domains must be names, got {item!r}")
         if item.strip() and item.strip() not in domains:
             domains.append(item.strip())
-    return domains
+    try:
+        return normalize_domains(domains, "domains")
+    except DomainError as exc:
+        bad(str(exc))

@@ -19,12 +19,14 @@ import sys
 import tempfile
 import time
 
-from ..masking import is_secret_name, scrub, secret_values
+from ..masking import is_secret_name, plausible_secret, scrub, secret_values
 from .common import error_info, settings_module_from_manage
+from .configuration import configuration_facts
 from .database import check_messages, database_facts, migration_facts
 from .environ import install_env_recorder, recorded_environ
 from .services import redis_facts, static_facts, url_facts
 from .settings_facts import read_settings
+from .supervise import report_stage, supervise, worker_watchdog
 
 PROBE_VERSION = 1
 MARKER = "@@REMEDIATION-PROBE@@"
@@ -38,8 +40,10 @@ class Probe:
         self.result: dict = {"probe_version": PROBE_VERSION, "error": None, "timings": {}}
         self.secrets: set[str] = set()
         self._started = time.perf_counter()
+        self.diag: int | None = None  # the supervisor's channel: stage names, the stack at the deadline
 
     def timed(self, stage: str, func):
+        report_stage(self.diag, stage)
         start = time.perf_counter()
         try:
             return func()
@@ -48,6 +52,7 @@ class Probe:
 
     def fail(self, stage: str, exc: BaseException) -> dict:
         self.result["error"] = {"stage": stage, **error_info(exc, self.root)}
+        self.secrets |= secrets_in_frames(exc, self.root)
         return self.result
 
     def run(self) -> dict:
@@ -63,6 +68,7 @@ class Probe:
         except Exception as exc:  # an interpreter without Django
             return self.fail("django", exc)
         self.result["django"] = {"version": django.get_version()}
+        report_stage(self.diag, "settings")
         try:
             from django.conf import settings
 
@@ -81,6 +87,7 @@ class Probe:
         self.result["static"] = self.timed("static", lambda: static_facts(self, settings))
         self.result["redis"] = self.timed("redis", lambda: redis_facts(self, settings))
         self.result["urls"] = self.timed("urls", lambda: url_facts(self))
+        self.result["configuration"] = self.timed("configuration", lambda: configuration_facts(self, settings))
         return self.result
 
     def prepare_environment(self) -> None:
@@ -117,15 +124,45 @@ class Probe:
         for db in getattr(settings, "DATABASES", {}).values():
             self.secrets.add(db.get("PASSWORD") or "")
         for name in dir(settings):
-            if name.isupper() and is_secret_name(name):
-                value = getattr(settings, name, None)
-                if isinstance(value, str):
-                    self.secrets.add(value)
+            if name.isupper():
+                self.secrets |= secrets_of_setting(name, getattr(settings, name, None))
+
+
+def secrets_of_setting(name: str, value) -> set[str]:
+    """The secret values a setting holds: the value of a secret-named one, the secrets of URLs."""
+    if isinstance(value, str):
+        found = secret_values({name: value})
+        return found
+    if isinstance(value, (list, tuple)) and is_secret_name(name):
+        return {item for item in value if isinstance(item, str) and plausible_secret(item)}
+    return set()
+
+
+def secrets_in_frames(exc: BaseException, root: str) -> set[str]:
+    """Secrets the settings module had defined when it raised: its namespace is gone from
+    sys.modules, but the traceback's frames in the project still hold it."""
+    found: set[str] = set()
+    tb = exc.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code.co_filename.startswith(root):
+            for namespace in (frame.f_globals, frame.f_locals):
+                for name, value in list(namespace.items()):
+                    if isinstance(name, str) and name.isupper():
+                        found |= secrets_of_setting(name, value)
+        tb = tb.tb_next
+    return found
 
 def main() -> int:
     config = globals().get("PROBE_CONFIG")
     if config is None:
         config = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {"manage_dir": os.getcwd()}
+    source = globals().get("PROBE_SOURCE")
+    if config.get("role") != "worker" and source is not None:
+        return supervise({**config, "probe_version": PROBE_VERSION}, source, MARKER)
+    diag = os.dup(2) if config.get("role") == "worker" else None
+    if diag is not None:
+        worker_watchdog(config, diag)
     real_stdout = os.dup(1)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -134,6 +171,7 @@ def main() -> int:
     os.dup2(captured.fileno(), 1)
     os.dup2(captured.fileno(), 2)
     probe = Probe(config)
+    probe.diag = diag
     try:
         result = probe.run()
     except BaseException as exc:  # never let the project crash the probe
