@@ -115,7 +115,8 @@ def pause_for_tests(point: str, path) -> None:
     if wanted != point or os.path.basename(path) != name:
         return
     del os.environ["REMEDIATION_TEST_PAUSE"]  # once
-    Path(folder, "reached").write_text(f"{point} {path}\n")
+    Path(folder, "reached.tmp").write_text(f"{point} {path}\n")
+    os.replace(os.path.join(folder, "reached.tmp"), os.path.join(folder, "reached"))  # seen whole or not at all
     with open(os.path.join(folder, "release"), "rb") as fifo:
         fifo.read()
 
