@@ -92,6 +92,7 @@ def inventory(c, inventory, limit=None):
         "push": "push unpushed commits (never done without this flag)",
         "allow-dirty": "run even when the git work tree has uncommitted changes",
         "no-backup": "migrate without a database backup first",
+        "no-rehearsal": "migrate without rehearsing the migrations on a scratch copy of the database first",
         "rotate-secret-key": "replace a strong SECRET_KEY too, keeping the old one in SECRET_KEY_FALLBACKS",
         "format": "text or json",
         "output": "write the report to this file",
@@ -102,8 +103,8 @@ def inventory(c, inventory, limit=None):
 )
 def fix_prod(c, project=None, python=None, env_file=None, domain=None, database_url=None, create_database=False,
              copy_data=False, secrets=None, check=False, diff=False, push=False, allow_dirty=False, no_backup=False,
-             rotate_secret_key=False, format="text", output=None, fail_level="high", inventory=None, limit=None,
-             forks="5", accept_new_host_keys=False, known_hosts=None, ask_become_pass=False, probe_timeout=None):
+             no_rehearsal=False, rotate_secret_key=False, format="text", output=None, fail_level="high", inventory=None,
+             limit=None, forks="5", accept_new_host_keys=False, known_hosts=None, ask_become_pass=False, probe_timeout=None):
     """Repair what blocks production, then audit again (exit 0 ready, 1 still blocked, 2 bad input)."""
     from remediation import cli
     from remediation.fixes.base import Options
@@ -111,7 +112,8 @@ def fix_prod(c, project=None, python=None, env_file=None, domain=None, database_
     options = Options(project=project, python=python, env_file=env_file, domains=list(domain or []),
                       database_url=database_url, create_database=create_database, copy_data=copy_data,
                       secrets_file=secrets, check=check, diff=diff, push=push, allow_dirty=allow_dirty,
-                      no_backup=no_backup, rotate_secret_key=rotate_secret_key)
+                      no_backup=no_backup, no_rehearsal=no_rehearsal,
+                      rotate_secret_key=rotate_secret_key)
     _exit(cli.fix_prod(options, fmt=format, output=output, fail_level=fail_level, inventory=inventory, limit=limit,
                        forks=forks, probe_timeout=probe_timeout, ssh=_ssh(accept_new_host_keys, known_hosts, ask_become_pass)))
 

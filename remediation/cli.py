@@ -200,7 +200,7 @@ def fix_prod_fleet(options, inventory, limit, forks, ssh):
 def rollback(project=None, database=False, inventory=None, limit=None, forks=5, ssh=None) -> int:
     """Undo the last fix-prod run, here or on every selected host of an inventory."""
     from .fleet import OK, SshOptions, run_hosts
-    from .rollback import NothingToRollBack
+    from .rollback import NothingToRollBack, RollbackFailed
     from .rollback import rollback as run_rollback
     from .transport import Local, TransportError
 
@@ -211,6 +211,9 @@ def rollback(project=None, database=False, inventory=None, limit=None, forks=5, 
             lines = run_rollback(Local(), str(Path(project or DEMO_PROJECT).expanduser().resolve()), database=database)
         except (NothingToRollBack, UsageError) as exc:
             return fail(str(exc))
+        except RollbackFailed as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_BLOCKED
         except (OSError, TransportError) as exc:  # pg_restore missing, a file that cannot be read
             return fail(host_error(exc))
         print("\n".join(lines))

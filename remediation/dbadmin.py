@@ -1,42 +1,55 @@
 """Database chores in the target project's interpreter, streamed over stdin like the probe.
 
 It uses whichever PostgreSQL driver the project has (psycopg 3 or psycopg2), so it works
-wherever the project itself can reach its database, and it prints one JSON document.
+wherever the project itself can reach its database, and it prints one JSON document (naming
+the driver it used).
 
 Actions (``config["action"]``):
 - ``inspect``: does the role exist, does the database exist (read-only);
 - ``create``: create the role (with its password) and the database owned by it, if missing;
-- ``count``: row counts of the given tables in the target database;
+- ``count``: row counts of the given tables in the target database (``null`` for a table that does
+  not exist);
 - ``sqlite_backup``: copy ``src`` to ``dst`` with the sqlite3 backup API (``src`` opened read-only
   unless ``restore`` is set), mode 0600;
 - ``sqlite_counts``: the row count of every table of ``path`` but ``skip``, read-only.
 """
 
+import contextlib
 import json
 import sys
 from urllib.parse import unquote, urlsplit
 
 
-def connect(url, dbname=None):
+@contextlib.contextmanager
+def connected(url, dbname=None):
+    """An autocommit connection, closed on leaving.
+
+    Not ``with connection``: psycopg2's opens a transaction block even in autocommit mode (so
+    CREATE DATABASE fails inside it) and does not close; psycopg 3's closes. Statements here run
+    one by one, each its own transaction, under both drivers.
+    """
     parts = urlsplit(url)
     kwargs = {
         "host": parts.hostname or "",
         "port": parts.port or 5432,
         "user": unquote(parts.username or ""),
         "password": unquote(parts.password or ""),
-        "dbname": dbname or parts.path.lstrip("/") or "postgres",
+        "dbname": dbname or unquote(parts.path.lstrip("/")) or "postgres",
         "connect_timeout": 5,
     }
     try:
         import psycopg
 
-        return psycopg.connect(autocommit=True, **kwargs)
+        connection = psycopg.connect(autocommit=True, **kwargs)
     except ImportError:
         import psycopg2
 
         connection = psycopg2.connect(**kwargs)
         connection.autocommit = True
-        return connection
+    try:
+        yield connection.cursor()
+    finally:
+        connection.close()
 
 
 def quote_ident(name):
@@ -65,21 +78,37 @@ def sqlite(config):
         return {"counts": {n: conn.execute('SELECT count(*) FROM "%s"' % n.replace('"', '""')).fetchone()[0] for n in names}}
 
 
-def run(config):
-    if config["action"].startswith("sqlite_"):
-        return sqlite(config)
+def driver():
+    """The PostgreSQL driver this interpreter uses: psycopg 3 when present (as Django prefers)."""
+    try:
+        import psycopg
+
+        return "psycopg " + psycopg.__version__
+    except ImportError:
+        import psycopg2
+
+        return "psycopg2 " + psycopg2.__version__.split()[0]
+
+
+def count(config):
+    """Row counts of the given tables; a table that does not exist (yet) counts as None."""
+    counts = {}
+    with connected(config["url"]) as cur:
+        for table in config["tables"]:
+            cur.execute("SELECT to_regclass(%s)", (quote_ident(table),))
+            if cur.fetchone()[0] is None:
+                counts[table] = None
+                continue
+            cur.execute(f"SELECT count(*) FROM {quote_ident(table)}")
+            counts[table] = cur.fetchone()[0]
+    return {"counts": counts, "driver": driver()}
+
+
+def create(config):
+    """Inspect (read-only) or create the URL's role and database, as the admin URL's user."""
     target = urlsplit(config["url"])
-    role, dbname = unquote(target.username or ""), target.path.lstrip("/")
-    if config["action"] == "count":
-        with connect(config["url"]) as conn:
-            cur = conn.cursor()
-            counts = {}
-            for table in config["tables"]:
-                cur.execute(f"SELECT count(*) FROM {quote_ident(table)}")
-                counts[table] = cur.fetchone()[0]
-            return {"counts": counts}
-    with connect(config["admin_url"], "postgres") as conn:
-        cur = conn.cursor()
+    role, dbname = unquote(target.username or ""), unquote(target.path.lstrip("/"))
+    with connected(config["admin_url"], "postgres") as cur:
         cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
         role_exists = cur.fetchone() is not None
         cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,))
@@ -93,7 +122,15 @@ def run(config):
             if not db_exists:
                 cur.execute(f"CREATE DATABASE {quote_ident(dbname)} OWNER {quote_ident(role)}")
                 created.append(f"database {dbname}")
-        return {"role_exists": role_exists, "db_exists": db_exists, "created": created}
+    return {"role_exists": role_exists, "db_exists": db_exists, "created": created, "driver": driver()}
+
+
+def run(config):
+    if config["action"].startswith("sqlite_"):
+        return sqlite(config)
+    if config["action"] == "count":
+        return count(config)
+    return create(config)
 
 
 def main():

@@ -5,6 +5,12 @@ Values are written so that python-dotenv and a POSIX shell (``set -a; . FILE``) 
 them back unchanged: bare when made only of safe characters, single-quoted otherwise (neither
 reader expands anything inside single quotes). A value that neither form can carry (one with a
 single quote or a backslash) is refused rather than written wrong.
+
+What the user wrote is kept byte for byte: the text is cut into python-dotenv's own bindings
+(whose original strings add up to the file exactly), only the bindings of changed keys are
+rewritten (keeping their line ending), and added lines use the file's own line ending (CRLF
+files stay CRLF). Texts come from the transport bytes-faithful (surrogateescape), so a byte
+that is not UTF-8 goes back out as the same byte.
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ class EnvDocument:
     values: dict[str, str] = field(default_factory=dict)
     added: dict[str, str] = field(default_factory=dict)
     changed: dict[str, str] = field(default_factory=dict)
+    chunks: list = field(default_factory=list)  # (key or None, original text), adding up to ``text``
 
     @classmethod
     def parse(cls, text: str, origin: str) -> "EnvDocument":
@@ -66,6 +73,7 @@ class EnvDocument:
                 raise EnvValueError(f"{origin}:{binding.original.line}: cannot parse this line")
             if binding.key is not None:
                 doc.values[binding.key] = binding.value or ""
+            doc.chunks.append((binding.key, binding.original.string))
         return doc
 
     def current(self, key: str) -> str:
@@ -82,20 +90,31 @@ class EnvDocument:
             self.added[key] = value
         return True
 
+    @property
+    def newline(self) -> str:
+        """The file's line ending, for the lines we add: CRLF when most lines end so."""
+        crlf = self.text.count("\r\n")
+        return "\r\n" if crlf and crlf * 2 >= self.text.count("\n") else "\n"
+
     def render(self, templates, new: bool = False) -> str:
         """The new text: changed values replaced in place, added keys appended by the template."""
-        lines = []
-        for line in self.text.splitlines():
-            match = re.match(r"^(\s*(?:export\s+)?)([A-Za-z_][A-Za-z0-9_]*)\s*=", line)
-            if match and match.group(2) in self.changed:
-                key = match.group(2)
-                line = f"{match.group(1)}{key}={quote(key, self.changed[key])}"
-            lines.append(line)
+        body = "".join(self._rewrite(chunk) if key in self.changed else chunk for key, chunk in self.chunks)
+        if self.added and body and not body.endswith(("\n", "\r")):
+            body += self.newline
         environment = Environment(loader=FileSystemLoader(templates), undefined=StrictUndefined,
-                                  keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+                                  keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
+                                  newline_sequence=self.newline, autoescape=False)
         return environment.get_template("env.production.j2").render(
-            lines=lines, added=[(k, quote(k, v)) for k, v in self.added.items()], new=new
+            body=body, added=[(k, quote(k, v)) for k, v in self.added.items()], new=new
         )
+
+    def _rewrite(self, chunk: str) -> str:
+        """One binding with its new value: the blank lines and ``export`` before it and its line
+        ending kept (a comment after the old value goes with the old value)."""
+        match = re.match(r"^(\s*(?:export\s+)?)([A-Za-z_][A-Za-z0-9_]*)", chunk)
+        key = match.group(2)
+        ending = re.search(r"(\r\n|\n|\r)?$", chunk).group(0)
+        return f"{match.group(1)}{key}={quote(key, self.changed[key])}{ending}"
 
     def merged(self) -> dict[str, str]:
         return {**self.values, **self.changed, **self.added}

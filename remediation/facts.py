@@ -10,7 +10,6 @@ stay pure and cheap to test.
 from __future__ import annotations
 
 import re
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 
 from . import hostfacts
+from .compose import compose_service
 from .envparse import parse_env
 from .masking import mask_url, safe_value, secret_values, strip_userinfo
 from .transport import Local, Transport, TransportError
@@ -87,7 +87,8 @@ class GitFacts:
     root: str | None = None
     branch: str | None = None
     head: str | None = None
-    dirty_files: int = 0
+    dirty_files: int = 0  # changed or untracked, not counting the tool's own files
+    tool_files: int = 0  # fix-prod's own files (.env.production, .remediation/, its settings overlay)
     upstream: str | None = None
     ahead: int | None = None
     behind: int | None = None
@@ -116,8 +117,8 @@ def read_git(root: Path) -> GitFacts:
     facts.root = repo.working_tree_dir
     try:
         facts.head = repo.head.commit.hexsha if repo.head.is_valid() else None
-        status = repo.git.status("--porcelain", "--", str(root))
-        facts.dirty_files = len([line for line in status.splitlines() if line.strip()])
+        status = repo.git.status("--porcelain", "-z", "-uall", "--", str(root), strip_newline_in_stdout=False)
+        facts.dirty_files, facts.tool_files = hostfacts.dirty_counts(status, repo.working_tree_dir)
         if repo.head.is_detached:
             return facts
         branch = repo.active_branch
@@ -159,8 +160,8 @@ def read_services(compose: dict[str, str | None], docker: dict) -> ServiceFacts:
             continue
         services = document.get("services") if isinstance(document, dict) else None
         facts.compose_services[name] = {
-            service: {"image": str(spec.get("image") or ""), "ports": [str(p) for p in spec.get("ports") or []]}
-            for service, spec in (services or {}).items()
+            str(service): compose_service(str(service), spec)
+            for service, spec in (services if isinstance(services, dict) else {}).items()
             if isinstance(spec, dict)
         }
     return facts
@@ -283,19 +284,16 @@ class Facts:
 
 
 def default_python(transport: Transport) -> str:
-    return sys.executable if isinstance(transport, Local) else "python3"
+    return transport.default_python()
 
 
 def collect(project, python: str, env_file: str | None, transport: Transport) -> dict:
     """The files around the project, read on its host in one round trip (remediation/hostfacts.py);
     with git and Docker too where GitPython cannot reach. ProjectError for a bad project or env file."""
-    local = isinstance(transport, Local)
-    if local:
-        project = str(Path(project).expanduser().resolve())
-        if env_file and not Path(env_file).expanduser().is_absolute():
-            env_file = str(Path.cwd() / env_file)
     try:
-        host = transport.collect_host(python, {"root": str(project), "env_file": env_file, "git": not local, "docker": not local})
+        project = transport.project_path(project)
+        env_file = transport.user_path(env_file, project) if env_file else None
+        host = transport.collect_host(python, {"root": project, "env_file": env_file})
     except TransportError as exc:
         raise ProjectError(str(exc)) from None
     if host.get("error"):
@@ -313,7 +311,6 @@ def gather(project, python: str | None = None, env_file: str | None = None, tran
     project under the env it plans to write.
     """
     transport = transport or Local()
-    local = isinstance(transport, Local)
     python = python or default_python(transport)
     host = host or collect(project, python, env_file, transport)
     root, manage_dir = Path(host["root"]), Path(host["manage_dir"])
@@ -330,14 +327,14 @@ def gather(project, python: str | None = None, env_file: str | None = None, tran
     }
     with ThreadPoolExecutor(max_workers=3) as pool:
         probe_future = pool.submit(transport.run_probe, python, config)
-        git_future = pool.submit(read_git, root) if local else None
-        docker_future = pool.submit(hostfacts.docker) if local else None
+        git_future = pool.submit(transport.git_facts, str(root), host)
+        docker_future = pool.submit(transport.docker_facts, host)
         try:
             probe = probe_future.result()
         except TransportError as exc:
             raise ProjectError(str(exc)) from None
-        git_facts = git_future.result() if local else remote_git(host["git"])
-        docker = docker_future.result() if local else host["docker"]
+        git_facts = git_future.result()
+        docker = docker_future.result()
     installed = probe.get("packages") or {}
     return Facts(
         host=transport.name,

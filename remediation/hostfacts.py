@@ -7,6 +7,7 @@ toolkit parses them with python-dotenv, packaging and PyYAML. With ``git`` and `
 (remote hosts, where GitPython cannot reach), it asks the ``git`` and ``docker`` commands too.
 """
 
+import fnmatch
 import glob
 import json
 import os
@@ -15,6 +16,8 @@ import sys
 
 REQUIREMENT_FILES = ("requirements.txt", "requirements/production.txt", "requirements/prod.txt", "requirements/base.txt")
 COMPOSE_GLOBS = ("docker-compose*.yml", "docker-compose*.yaml", "compose*.yml", "compose*.yaml")
+COMPOSE_DEPTH = 2  # the root, docker/, deploy/compose/ ...: compose files live near the root
+SKIPPED_DIRS = {"node_modules", "__pycache__", "site-packages", "venv", "env", "dist", "build", "static", "media"}
 FRONTEND_FOLDERS = ("frontend", "client", "web", "")
 MAX_BYTES = 1 << 20
 
@@ -75,6 +78,21 @@ def node(root):
     return None
 
 
+def compose_files(root):
+    """Compose files at the root and up to COMPOSE_DEPTH folders below it, by path relative to the root;
+    hidden folders, virtualenvs and dependency folders are skipped."""
+    found = {}
+    for folder, dirs, files in os.walk(root):
+        depth = 0 if folder == root else os.path.relpath(folder, root).count(os.sep) + 1
+        dirs[:] = sorted(d for d in dirs if depth < COMPOSE_DEPTH and not d.startswith(".") and d not in SKIPPED_DIRS
+                         and not os.path.isfile(os.path.join(folder, d, "pyvenv.cfg")))
+        for name in sorted(files):
+            if any(fnmatch.fnmatch(name, pattern) for pattern in COMPOSE_GLOBS):
+                path = os.path.join(folder, name)
+                found[os.path.relpath(path, root)] = read(path)
+    return found
+
+
 def run(argv, cwd, timeout=10):
     try:
         done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout)
@@ -90,8 +108,8 @@ def git(root):
         return {"is_repo": False}
     facts = {"is_repo": True, "root": top}
     _, facts["head"], _ = run(["git", "rev-parse", "--verify", "-q", "HEAD"], root)
-    _, status, _ = run(["git", "status", "--porcelain", "--", root], root)
-    facts["dirty_files"] = len([line for line in status.splitlines() if line.strip()])
+    _, status, _ = run(["git", "status", "--porcelain", "-z", "-uall", "--", root], root)
+    facts["dirty_files"], facts["tool_files"] = dirty_counts(status, top)
     code, branch, _ = run(["git", "symbolic-ref", "-q", "--short", "HEAD"], root)
     if code != 0:
         return facts
@@ -112,6 +130,40 @@ def git(root):
     return facts
 
 
+TOOL_MARKER = "written by django-remediation"
+
+
+def is_tool_file(repo_root, path):
+    """fix-prod's own files (the production env, its run folder, a settings overlay it rendered):
+    they must not make the project's tree dirty for the next run."""
+    parts = path.rstrip("/").split("/")
+    if ".remediation" in parts or parts[-1] == ".env.production":
+        return True
+    if parts[-1].endswith(".py"):  # the overlay: <settings>_production.py or <settings package>/production.py
+        head = read(os.path.join(repo_root, path)) or ""
+        return TOOL_MARKER in head[:1000]
+    return False
+
+
+def dirty_counts(porcelain_z, repo_root):
+    """(changed or untracked files, of which the tool's own) from ``git status --porcelain -z -uall``."""
+    entries = porcelain_z.split("\0")
+    dirty = tool = 0
+    index = 0
+    while index < len(entries):
+        entry = entries[index]
+        index += 1
+        if len(entry) < 4:
+            continue
+        if entry[0] in "RC":
+            index += 1  # the original path of a rename or copy follows
+        if is_tool_file(repo_root, entry[3:]):
+            tool += 1
+        else:
+            dirty += 1
+    return dirty, tool
+
+
 def docker():
     code, out, err = run(["docker", "info", "--format", "{{.ServerVersion}}"], None, timeout=5)
     return {"engine": code == 0 and bool(out), "error": None if code == 0 and out else (err.splitlines() or ["no answer"])[-1][:200]}
@@ -129,11 +181,7 @@ def collect(config):
             return {"root": root, "error": f"{env_path}: env file not found"}
     else:
         env_path = next((os.path.join(f, ".env") for f in (root, manage_dir) if os.path.isfile(os.path.join(f, ".env"))), None)
-    compose = {}
-    for pattern in COMPOSE_GLOBS:
-        for path in sorted(glob.glob(os.path.join(glob.escape(root), pattern))):
-            if os.path.isfile(path):
-                compose[os.path.basename(path)] = read(path)
+    compose = compose_files(root)
     result = {
         "root": root,
         "error": None,

@@ -7,6 +7,7 @@ from pathlib import Path
 from .checks import run_checks
 from .facts import ProjectError, gather
 from .findings import HostReport
+from .transport import Local, TransportError
 
 DEMO_PROJECT = Path(__file__).resolve().parent.parent / "examples" / "thebot"
 
@@ -18,9 +19,11 @@ class UsageError(Exception):
 def audit_project(project: str | Path | None = None, python: str | None = None, env_file: str | None = None,
                   transport=None, fingerprint_key: str | None = None) -> tuple[HostReport, set[str]]:
     """Audit one project on one host. Returns the report and the secret values its output must not contain."""
-    if project is None and transport is not None and transport.name != "localhost":
-        raise UsageError(f"{transport.name}: no project path (set the host's `project` var)")
-    project = project or DEMO_PROJECT
+    transport = transport or Local()
+    try:
+        project = transport.project_path(project, DEMO_PROJECT)
+    except TransportError as exc:
+        raise UsageError(str(exc)) from None
     try:
         facts = gather(project, python=python, env_file=env_file, transport=transport, fingerprint_key=fingerprint_key)
     except ProjectError as exc:

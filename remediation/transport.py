@@ -7,22 +7,40 @@ the same small interface, so facts, checks and fixes are written once for both:
   ``TransportError``, a non-zero exit does not (callers read ``returncode``);
 - ``run_probe(python, config)`` -> the probe's JSON document;
 - ``read_text(path)`` (None when absent), ``file_mode(path)``, ``write_atomic(path, text, mode)``,
-  ``copy(src, dst)``, ``remove(path)``, ``makedirs(path)``.
+  ``copy(src, dst)``, ``remove(path)``, ``makedirs(path)``;
+- ``read_bytes(path)``, ``lstat(path)`` -> ``FileInfo`` (symlinks not followed), ``realpath(path)``,
+  ``uid()`` (the user the file operations run as): what rollback checks before it writes.
+
+Text is bytes-faithful both ways: read as UTF-8 with ``surrogateescape`` and no newline
+translation, written back the same way, so a CRLF file stays CRLF and a byte that is not UTF-8
+comes back as the same byte. ``write_atomic`` onto a symlink writes through to its target (the
+link stays a link); a symlink to nothing is refused.
+
+- what differs between this machine and a remote one, so no caller ever asks which transport it
+  holds: ``project_path``, ``user_path``, ``default_python``, ``can_write``, ``git_facts``,
+  ``docker_facts``, ``git_push``, ``hold_lock`` (remediation/lock.py).
+
+The base class is a host reached only by running commands (what ``Ssh`` is); ``Local`` overrides
+what this process can do itself (GitPython, ``os.access``, in-process hostfacts).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import posixpath
 import shutil
 import signal
 import stat
 import subprocess
+import sys
 import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from . import hostfacts
 from . import probe as probe_module
@@ -61,6 +79,45 @@ def interrupts_deferred():
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def encode(text: str | bytes) -> bytes:
+    """The bytes of a text read by ``read_text`` (surrogateescape gives back the original bytes)."""
+    return text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape")
+
+
+def decode(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
+
+
+class FileInfo(NamedTuple):
+    """What ``lstat`` says: ``kind`` is file, dir, link or other; ``mode`` the permission bits."""
+
+    kind: str
+    uid: int
+    mode: int
+
+    @classmethod
+    def of(cls, st_mode: int, st_uid: int) -> "FileInfo":
+        kind = ("link" if stat.S_ISLNK(st_mode) else "file" if stat.S_ISREG(st_mode)
+                else "dir" if stat.S_ISDIR(st_mode) else "other")
+        return cls(kind, st_uid, stat.S_IMODE(st_mode))
+
+
+def pause_for_tests(point: str, path) -> None:
+    """Test-only hook: with ``REMEDIATION_TEST_PAUSE=POINT:NAME:FOLDER`` a write of a file named
+    NAME stops at POINT (once), says so in FOLDER/reached and waits until the FIFO FOLDER/release is
+    opened for writing, so a test can deliver a signal or a kill inside that exact window."""
+    spec = os.environ.get("REMEDIATION_TEST_PAUSE")
+    if not spec:
+        return
+    wanted, name, folder = spec.split(":", 2)
+    if wanted != point or os.path.basename(path) != name:
+        return
+    del os.environ["REMEDIATION_TEST_PAUSE"]  # once
+    Path(folder, "reached").write_text(f"{point} {path}\n")
+    with open(os.path.join(folder, "release"), "rb") as fifo:
+        fifo.read()
 
 
 class TransportError(Exception):
@@ -125,8 +182,50 @@ class Transport:
         return json.loads(result.stdout[found + len(marker):])
 
     def collect_host(self, python: str, config: dict) -> dict:
-        """The files around the project, in one round trip (remediation/hostfacts.py)."""
+        """The files around the project, with git and Docker, in one round trip (remediation/hostfacts.py)."""
+        config = {**config, "git": True, "docker": True}
         return self.run_script(python, HOSTFACTS_SOURCE, config, "@@REMEDIATION-HOSTFACTS@@")
+
+    # --- what differs between hosts ---------------------------------------------------------
+
+    def project_path(self, project: str | None, default: str | os.PathLike | None = None) -> str:
+        """The project folder a person named; a remote host has no default project."""
+        if not project:
+            raise TransportError(f"{self.name}: no project path (set the host's `project` var)")
+        return str(project)
+
+    def user_path(self, path: str, base: str) -> str:
+        """A path a person typed (``--env-file``): on a remote host relative to the project ``base``
+        (``~`` is left to the host)."""
+        return path if path.startswith(("/", "~")) else posixpath.join(base, path)
+
+    def default_python(self) -> str:
+        return "python3"
+
+    def can_write(self, path: str) -> bool:
+        """Whether the login user may replace ``path`` (write its folder, and the file if it exists)."""
+        script = 'test -w "$(dirname -- "$1")" && { test ! -e "$1" || test -w "$1"; }'
+        return self.run(["sh", "-c", script, "sh", path], timeout=60).returncode == 0
+
+    def git_facts(self, root: str, collected: dict):
+        """The project's git state: here, what hostfacts' git commands found on the host."""
+        from .facts import remote_git
+
+        return remote_git(collected["git"])
+
+    def docker_facts(self, collected: dict) -> dict:
+        return collected["docker"]
+
+    def git_push(self, root: str, remote: str, branch: str) -> str:
+        """Push ``branch`` to ``remote`` and track it; TransportError with git's last line on failure."""
+        result = self.run(["git", "push", "--porcelain", "-u", remote, f"{branch}:{branch}"], cwd=root, timeout=300)
+        if result.returncode != 0:
+            raise TransportError(f"git push to {remote} failed: {(result.stderr.strip().splitlines() or ['?'])[-1]}")
+        return f"pushed {branch} to {remote}"
+
+    def hold_lock(self, path: str, holder: dict):
+        """Hold an exclusive lock on ``path`` while the returned context is open (remediation/lock.py)."""
+        raise NotImplementedError
 
 
 class Local(Transport):
@@ -149,11 +248,53 @@ class Local(Transport):
         return Result(done.returncode, done.stdout, done.stderr)
 
     def collect_host(self, python: str, config: dict) -> dict:
-        return hostfacts.collect(config)  # in-process: no interpreter to start
+        return hostfacts.collect(config)  # in-process; git and Docker are read meanwhile, in threads
+
+    def project_path(self, project, default=None) -> str:
+        return str(Path(project or default).expanduser().resolve())
+
+    def user_path(self, path: str, base: str) -> str:
+        return str(Path(path).expanduser().absolute())  # relative to the working directory
+
+    def default_python(self) -> str:
+        return sys.executable
+
+    def can_write(self, path: str) -> bool:
+        return os.access(os.path.dirname(path) or ".", os.W_OK) and (not os.path.exists(path) or os.access(path, os.W_OK))
+
+    def git_facts(self, root: str, collected: dict):
+        from .facts import read_git  # GitPython reaches a work tree on this machine
+
+        return read_git(Path(root))
+
+    def docker_facts(self, collected: dict) -> dict:
+        return hostfacts.docker()
+
+    def git_push(self, root: str, remote: str, branch: str) -> str:
+        import git
+
+        repo = git.Repo(root)
+        try:
+            infos = repo.remote(remote).push(refspec=f"{branch}:{branch}", set_upstream=True)
+        except git.GitCommandError as exc:
+            raise TransportError(f"git push to {remote} failed: {(str(exc.stderr).strip().splitlines() or ['?'])[-1]}") from None
+        failed = [info for info in infos if info.flags & info.ERROR]
+        if failed:
+            raise TransportError(f"git push to {remote} rejected: {failed[0].summary.strip()}")
+        return f"pushed {branch} to {remote}"
+
+    def hold_lock(self, path: str, holder: dict):
+        from .lock import local_lock
+
+        return local_lock(path, holder)
 
     def read_text(self, path: str) -> str | None:
+        data = self.read_bytes(path)
+        return None if data is None else decode(data)
+
+    def read_bytes(self, path: str) -> bytes | None:
         try:
-            return Path(path).read_text(encoding="utf-8")
+            return Path(path).read_bytes()
         except FileNotFoundError:
             return None
 
@@ -163,16 +304,34 @@ class Local(Transport):
         except FileNotFoundError:
             return None
 
-    def write_atomic(self, path: str, text: str, mode: int | None = None) -> None:
+    def lstat(self, path: str) -> FileInfo | None:
+        try:
+            found = os.lstat(path)
+        except FileNotFoundError:
+            return None
+        return FileInfo.of(found.st_mode, found.st_uid)
+
+    def realpath(self, path: str) -> str:
+        return os.path.realpath(path)
+
+    def uid(self) -> int:
+        return os.geteuid()
+
+    def write_atomic(self, path: str, text: str | bytes, mode: int | None = None) -> None:
         """Ansible's atomic_move: temp file in the same folder, fsync, mode, rename; no debris on failure."""
+        target = Path(path)
+        if target.is_symlink():  # write through: the link stays, its target gets the content
+            if not target.exists():
+                raise OSError(errno.ENOENT, "a symlink to a file that does not exist", path)
+            target = Path(os.path.realpath(path))
         with interrupts_deferred():
-            self._write_atomic(Path(path), text, mode)
+            self._write_atomic(target, encode(text), mode)
 
     @staticmethod
-    def _write_atomic(target: Path, text: str, mode: int | None) -> None:
+    def _write_atomic(target: Path, data: bytes, mode: int | None) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            with os.fdopen(fd, "wb") as handle:
                 if target.exists():  # keep owner and group: root rewriting the app's .env must not lock the app out
                     current = target.stat()
                     try:
@@ -183,10 +342,11 @@ class Local(Transport):
                     os.fchmod(handle.fileno(), mode)
                 elif target.exists():
                     os.fchmod(handle.fileno(), stat.S_IMODE(target.stat().st_mode))
-                handle.write(text)
+                handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, target)
+            pause_for_tests("renamed", target)
             directory = os.open(target.parent, os.O_RDONLY)
             try:
                 os.fsync(directory)

@@ -131,3 +131,57 @@ def redis_server():
     except (OSError, AssertionError):
         _service_missing("Redis on 127.0.0.1:6379")
     return "redis://127.0.0.1:6379"
+
+
+OTHER_DEMO = TESTS / "data" / "projects" / "shopfront"
+
+
+def project_env(project: Path, env_file: str = ".env") -> dict:
+    """The variables of a project's env file, as python-dotenv reads them (to run its manage.py)."""
+    from dotenv import dotenv_values
+
+    return {k: v or "" for k, v in dotenv_values(project / env_file).items()}
+
+
+def run_manage(project: Path, *args: str, env: dict | None = None, python: str = sys.executable) -> subprocess.CompletedProcess:
+    """``manage.py ARGS`` in the project, with its development .env (or ``env``) in the environment."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    environ.update(project_env(project) if env is None else env)
+    return subprocess.run([python, "manage.py", *args], cwd=project, env=environ, capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.fixture
+def other_demo(tmp_path) -> Path:
+    """A fresh copy of the second demo project (tests/data/projects/shopfront: DB_* variables, Stripe,
+    Sentry, S3; no DRF, Celery, Channels or cache; production validation on import), its SQLite
+    database migrated and holding 3 products, under its development .env. Not in a git repository."""
+    project = tmp_path / "shopfront"
+    shutil.copytree(OTHER_DEMO, project, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "db.sqlite3"))
+    for args in (("migrate", "--noinput", "-v0"), ("loaddata", "products", "-v0")):
+        done = run_manage(project, *args)
+        assert done.returncode == 0, done.stderr
+    return project
+
+
+@pytest.fixture(scope="session")
+def demo_python(tmp_path_factory) -> str:
+    """The python of a venv with exactly ``pip install .[demo]`` (psycopg2, no psycopg 3): what a
+    user of the quick start runs the project with. Built once per session (shared by the xdist
+    workers) from a wheel cache; see tests/demo_venv.py."""
+    import demo_venv
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's folder, shared by every worker
+    try:
+        return str(demo_venv.shared_venv(root))
+    except demo_venv.BuildError as exc:
+        _service_missing(f"the demo venv ({exc})")
+
+
+@pytest.fixture(params=["psycopg", "psycopg2"])
+def driver_python(request) -> str:
+    """The target project's interpreter, once per PostgreSQL driver: the test venv's own (psycopg 3,
+    which Django prefers) and the demo venv's (psycopg2 only, what users of the quick start have)."""
+    return sys.executable if request.param == "psycopg" else request.getfixturevalue("demo_python")

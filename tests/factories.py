@@ -36,8 +36,6 @@ HEALTHY_SETTINGS = {
         "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
         "PAGE_SIZE": 20,
     },
-    "EXTERNAL": {k: True for k in ("TELEGRAM_BOT_TOKEN", "OPENROUTER_API_KEY", "YOOKASSA_SHOP_ID",
-                                   "YOOKASSA_SECRET_KEY", "EMAIL_HOST", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD")},
     "SECURE_SSL_REDIRECT": True,
     "SECURE_HSTS_SECONDS": 31536000,
     "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
@@ -62,6 +60,12 @@ HEALTHY_PROBE = {
     "redis": [{"url": "redis://127.0.0.1:6379/0", "used_by": ["CELERY_BROKER_URL"], "reachable": True, "error": None}],
     "urls": {"patterns": 3, "modules": [], "views": ["drf_spectacular.views.SpectacularAPIView"], "error": None},
     "packages": {"Django": "5.2", "daphne": "4.2"},
+    # The environment variables the settings read (the probe's recorder), all set.
+    "environ": {"recorded": True, "read": {
+        name: {"default": "" if name != "FRONTEND_URL" else "http://localhost:3000", "where": "config/settings.py:300",
+               "set": True}
+        for name in ("TELEGRAM_BOT_TOKEN", "OPENROUTER_API_KEY", "YOOKASSA_SHOP_ID", "YOOKASSA_SECRET_KEY", "EMAIL_HOST",
+                     "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD", "FRONTEND_URL")}},
 }
 
 

@@ -36,6 +36,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,25 @@ SSHD = os.environ.get("REMEDIATION_TEST_SSHD", "/usr/sbin/sshd")  # absolute: ss
 SSH_KEYGEN = "ssh-keygen"
 PRIVSEP_DIR = Path("/run/sshd")
 START_TIMEOUT = 10.0
+
+
+# What a ProxyCommand runs: copy stdin to the socket and the socket to stdout, until either closes.
+RELAY = """import os, socket, sys, threading
+sock = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+def up():
+    while True:
+        data = os.read(0, 65536)
+        if not data:
+            break
+        sock.sendall(data)
+    sock.shutdown(socket.SHUT_WR)
+threading.Thread(target=up, daemon=True).start()
+while True:
+    data = sock.recv(65536)
+    if not data:
+        break
+    os.write(1, data)
+"""
 
 
 class SshdUnavailable(Exception):
@@ -168,6 +188,13 @@ class SshdHost:
         """A ``Host`` block for an ssh_config file naming this host."""
         return (f"Host {alias or self.name}\n    HostName {self.address}\n    Port {self.port}\n"
                 f"    User {self.user}\n    IdentityFile {self.client_key}\n")
+
+    def proxy_command(self) -> str:
+        """An ssh_config ``ProxyCommand`` reaching this host through a relay process (stdin/stdout
+        to its socket), so a config may give the host any name and port: nothing is resolved."""
+        relay = self.directory / "relay.py"
+        relay.write_text(RELAY)
+        return f"{sys.executable} {relay} {self.address} {self.port}"
 
     # --- life cycle -----------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ SEED_FINDINGS = {
     "external.openrouter",
     "external.yookassa",
     "external.email",
+    "env.local_url",  # FRONTEND_URL left at its default http://localhost:3000
     "node.modules_missing",
     "node.build_missing",
     "database.sqlite",

@@ -120,7 +120,25 @@ def database(**changes):
 
 SQLITE = database(engine="django.db.backends.sqlite3", vendor="sqlite", name="/srv/app/backend/db.sqlite3",
                   host="", port="", size_bytes=2_500_000)
-NO_EXTERNAL = {key: False for key in HEALTHY_SETTINGS["EXTERNAL"]}
+THE_BOT_EXTERNAL = ("TELEGRAM_BOT_TOKEN", "OPENROUTER_API_KEY", "YOOKASSA_SHOP_ID", "YOOKASSA_SECRET_KEY", "EMAIL_HOST",
+                    "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD")
+
+
+def environ(*unset, set=(), defaults=None, where="config/settings.py:10"):
+    """The probe's record of the env variables the settings read: ``unset`` names then ``set`` names."""
+    defaults = defaults or {}
+    read = {name: {"default": defaults.get(name), "where": where, "set": False} for name in unset}
+    read.update({name: {"default": defaults.get(name), "where": where, "set": True} for name in set})
+    return {"environ": {"recorded": True, "read": read}}
+
+
+NO_EXTERNAL = environ(*THE_BOT_EXTERNAL)
+
+
+def components(cache=True, celery=True, channels=True, rest_framework=True):
+    """The probe's COMPONENTS fact: which of the optional components the project uses."""
+    used = {"cache": cache, "celery": celery, "channels": channels, "rest_framework": rest_framework}
+    return {name: {"used": flag, "evidence": [f"{name} evidence"] if flag else []} for name, flag in used.items()}
 NO_CELERY_SETTINGS = {"CELERY_BROKER_URL": None, "CELERY_TASK_SERIALIZER": None, "CELERY_ACCEPT_CONTENT": None}
 
 
@@ -363,10 +381,16 @@ CASES = [
              [E("env.environment", MEDIUM, "ENVIRONMENT=development", fix="env_file")]),
             ("only the env file says staging", lambda: F(settings={"ENVIRONMENT": None}, env={"ENVIRONMENT": "staging"}),
              [E("env.environment", MEDIUM, "ENVIRONMENT=staging", fix="env_file")]),
+            # another project names its environment APP_ENV: its default, development, is what the settings got
+            ("APP_ENV read, unset, default development", lambda: F(
+                settings={"ENVIRONMENT": None}, probe=environ("APP_ENV", defaults={"APP_ENV": "development"})),
+             [E("env.environment", MEDIUM, "APP_ENV=development", fix="env_file")]),
         ],
         passes=[
             ("PROD", lambda: F(settings={"ENVIRONMENT": "PROD"})),
             ("env file says production", lambda: F(settings={"ENVIRONMENT": None}, env={"ENVIRONMENT": "production"})),
+            ("APP_ENV set to production", lambda: F(settings={"ENVIRONMENT": None}, probe=environ(set=["APP_ENV"]),
+                                                    env={"APP_ENV": "production"})),
         ],
         django_guard=True,
     ),
@@ -374,8 +398,14 @@ CASES = [
         "environment.database_url",
         fails=[("SQLite, no DATABASE_URL", lambda: F(probe={"database": SQLITE}),
                 [E("env.database_url", MEDIUM, "DATABASE_URL", "SQLite", fix="database", needs=("--database-url",),
-                   applies_from="staging")])],
-        passes=[("PostgreSQL without DATABASE_URL", lambda: F(env={}))],
+                   applies_from="staging")]),
+               # a project of the DB_* shape: the variables it reads are named, not DATABASE_URL
+               ("SQLite, DB_* unset", lambda: F(probe={"database": SQLITE, **environ("DB_ENGINE", "DB_HOST", "DB_NAME",
+                                                                                       set=["DB_PORT"])}),
+                [E("env.database_url", MEDIUM, "DB_ENGINE, DB_HOST, DB_NAME unset", fix="database",
+                   needs=("--database-url",), applies_from="staging", not_detail=("DATABASE_URL", "DB_PORT"))])],
+        passes=[("PostgreSQL without DATABASE_URL", lambda: F(env={})),
+                ("SQLite chosen by DB_ENGINE, set", lambda: F(probe={"database": SQLITE, **environ(set=["DB_ENGINE"])}))],
         not_applies=[("SQLite but DATABASE_URL set", lambda: F(probe={"database": SQLITE},
                                                                 env={"DATABASE_URL": "postgres://u:p@db/thebot"}))],
         django_guard=True,
@@ -383,23 +413,66 @@ CASES = [
     Case(
         "environment.external_services",
         fails=[
-            ("nothing configured", lambda: F(settings={"EXTERNAL": NO_EXTERNAL}), [
-                E("external.telegram", HIGH, "missing: TELEGRAM_BOT_TOKEN", needs=("TELEGRAM_BOT_TOKEN",)),
+            ("nothing configured", lambda: F(probe=NO_EXTERNAL), [
+                E("external.telegram", HIGH, "missing: TELEGRAM_BOT_TOKEN", "config/settings.py:10",
+                  needs=("TELEGRAM_BOT_TOKEN",)),
                 E("external.openrouter", HIGH, "missing: OPENROUTER_API_KEY", needs=("OPENROUTER_API_KEY",)),
                 E("external.yookassa", HIGH, "missing: YOOKASSA_SHOP_ID, YOOKASSA_SECRET_KEY",
                   needs=("YOOKASSA_SHOP_ID", "YOOKASSA_SECRET_KEY")),
                 E("external.email", HIGH, "missing: EMAIL_HOST, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD",
                   needs=("EMAIL_HOST", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD")),
             ]),
-            ("one key missing, another only in the env file",
-             lambda: F(settings={"EXTERNAL": {**HEALTHY_SETTINGS["EXTERNAL"], "EMAIL_HOST_PASSWORD": False,
-                                              "YOOKASSA_SHOP_ID": False}},
-                       env={"YOOKASSA_SHOP_ID": "123456"}),
+            ("one key missing, the rest set",
+             lambda: F(probe=environ("EMAIL_HOST_PASSWORD", set=[k for k in THE_BOT_EXTERNAL if k != "EMAIL_HOST_PASSWORD"])),
              [E("external.email", HIGH, "missing: EMAIL_HOST_PASSWORD", needs=("EMAIL_HOST_PASSWORD",),
                 not_detail=("EMAIL_HOST_USER", "EMAIL_HOST,"))]),
+            # Another project: the services are whatever its settings read, not THE_BOT's list.
+            ("Stripe, Sentry, S3 and an unknown service read, unset; non-secret names not asked",
+             lambda: F(probe=environ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "SENTRY_DSN", "AWS_SECRET_ACCESS_KEY",
+                                     "AWS_STORAGE_BUCKET_NAME", "ACME_API_TOKEN", "DB_PASSWORD", "DJANGO_SECRET_KEY",
+                                     "REDIS_PASSWORD", "LOG_LEVEL", set=["AWS_ACCESS_KEY_ID"])),
+             [E("external.stripe", HIGH, "missing: STRIPE_SECRET_KEY, STRIPE_PUBLISHABLE_KEY",
+                needs=("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY")),
+              E("external.sentry", HIGH, "missing: SENTRY_DSN", needs=("SENTRY_DSN",)),
+              E("external.aws", HIGH, "missing: AWS_SECRET_ACCESS_KEY", needs=("AWS_SECRET_ACCESS_KEY",),
+                not_detail=("BUCKET", "AWS_ACCESS_KEY_ID")),
+              E("external.other", HIGH, "missing: ACME_API_TOKEN", needs=("ACME_API_TOKEN",),
+                not_detail=("DB_PASSWORD", "SECRET_KEY", "REDIS", "LOG_LEVEL"))]),
+            ("cookiecutter-django's DJANGO_AWS_ names",
+             lambda: F(probe=environ("DJANGO_AWS_SECRET_ACCESS_KEY", "MAILGUN_API_KEY")),
+             [E("external.aws", HIGH, "DJANGO_AWS_SECRET_ACCESS_KEY", needs=("DJANGO_AWS_SECRET_ACCESS_KEY",)),
+              E("external.mailgun", HIGH, "MAILGUN_API_KEY", needs=("MAILGUN_API_KEY",))]),
         ],
-        passes=[("all from the env file", lambda: F(settings={"EXTERNAL": NO_EXTERNAL},
-                                                    env={key: "x" * 8 for key in NO_EXTERNAL}))],
+        passes=[
+            ("all set", lambda: F(probe=environ(set=THE_BOT_EXTERNAL))),
+            # The settings read none of THE_BOT's variables: nothing to ask for, whatever the env file lacks.
+            ("a project that reads no external variable", lambda: F(probe=environ("DEBUG", "LOG_LEVEL", set=["DB_HOST"]))),
+        ],
+        not_applies=[("reads unknown (nothing recorded)", lambda: F(probe={"environ": {"recorded": False, "read": {}}}))],
+        django_guard=True,
+    ),
+    Case(
+        "environment.local_public_url",
+        fails=[
+            ("FRONTEND_URL left at its localhost default",
+             lambda: F(probe=environ("FRONTEND_URL", defaults={"FRONTEND_URL": "http://localhost:3000"})),
+             [E("env.local_url", HIGH, "FRONTEND_URL=http://localhost:3000", "default at config/settings.py:10",
+                fix="env_file", needs=("--domain",))]),
+            ("SITE_URL set to 127.0.0.1 in the env file",
+             lambda: F(probe=environ(set=["SITE_URL", "PUBLIC_BASE_URL"]),
+                       env={"SITE_URL": "http://127.0.0.1:8000/", "PUBLIC_BASE_URL": "https://shop.example.com"}),
+             [E("env.local_url", HIGH, "SITE_URL=http://127.0.0.1:8000/", fix="env_file", needs=("--domain",),
+                not_detail=("PUBLIC_BASE_URL", "default"))]),
+        ],
+        passes=[
+            ("public URL", lambda: F(probe=environ(set=["FRONTEND_URL"]), env={"FRONTEND_URL": "https://shop.example.com"})),
+            # localhost is right for services on this machine: Redis, the database, a local API
+            ("service URLs on localhost", lambda: F(probe=environ(
+                "REDIS_URL", "DATABASE_URL", "SENTRY_URL", "OLLAMA_URL",
+                defaults={"REDIS_URL": "redis://localhost:6379/0", "DATABASE_URL": "postgres://localhost/db",
+                          "SENTRY_URL": "http://localhost:9000", "OLLAMA_URL": "http://localhost:11434"}))),
+            ("set, value not in the env file (process environment)", lambda: F(probe=environ(set=["SITE_URL"]))),
+        ],
         django_guard=True,
     ),
     # 4. Python dependencies --------------------------------------------------------------------
@@ -725,6 +798,12 @@ CASES = [
             [E("cache.local", HIGH, "default: LocMemCache, pages: FileBasedCache", fix="redis", applies_from="staging",
                not_detail=("shared", "RedisCache"))])],
         passes=[("no CACHES (probe read none)", lambda: F(settings={"CACHES": None}))],
+        not_applies=[
+            # Django's default LocMem cache, and nothing in the project uses a cache: no finding
+            ("default cache, not used", lambda: F(settings={
+                "CACHES": {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": ""}},
+                "COMPONENTS": components(cache=False)})),
+        ],
         django_guard=True,
     ),
     # 10. Celery --------------------------------------------------------------------------------
@@ -737,7 +816,11 @@ CASES = [
             ("CELERY_ settings, empty broker", lambda: F(settings={"CELERY_BROKER_URL": ""}),
              [E("celery.no_broker", HIGH, "CELERY_BROKER_URL", fix="redis", applies_from="staging")]),
         ],
-        not_applies=[("no Celery at all", lambda: F(settings=NO_CELERY_SETTINGS))],
+        not_applies=[("no Celery at all", lambda: F(settings=NO_CELERY_SETTINGS)),
+                     # celery in requirements, but neither the settings nor the code use it
+                     ("Celery installed, not used", lambda: F(settings={**NO_CELERY_SETTINGS, "COMPONENTS": components(celery=False)},
+                                                              requirements=[REQ_DJANGO, {"name": "celery", "specifier": "",
+                                                                                         "installed": "5.4.0", "satisfied": True}]))],
         django_guard=True,
     ),
     Case(
@@ -1068,11 +1151,12 @@ def test_finding_ids_are_unique_within_a_run():
                   "SECURE_HSTS_SECONDS": 0, "SESSION_COOKIE_SECURE": False, "CSRF_COOKIE_SECURE": False,
                   "SECURE_CONTENT_TYPE_NOSNIFF": False, "CORS_ALLOWED_ORIGINS": [], "CACHES": {
                       "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
-                  "CHANNEL_LAYERS": None, "REST_FRAMEWORK": None, "EXTERNAL": NO_EXTERNAL,
+                  "CHANNEL_LAYERS": None, "REST_FRAMEWORK": None,
                   "CELERY_TASK_ALWAYS_EAGER": True, "CELERY_TASK_SERIALIZER": "pickle"},
         messages=[message("security.W019"), message("models.W042", obj="shop.Item"), message("security.W004"),
                   message("drf_spectacular.W001", msg="/a/views.py: Warning [X]: y")],
-        probe={"database": SQLITE, "migrations": migrations(plan=["shop.0001_initial"], conflicts={"shop": ["a", "b"]})},
+        probe={"database": SQLITE, "migrations": migrations(plan=["shop.0001_initial"], conflicts={"shop": ["a", "b"]}),
+               **NO_EXTERNAL},
         git=git_facts(ahead=2, behind=1, dirty_files=3),
         node=node_facts(node_modules=False, build_output=None),
     )
@@ -1165,3 +1249,20 @@ def test_cors_origin_under_a_public_domain_named_localhost_is_public():
     assert cors(facts) == []
     local = make_facts(settings={"CORS_ALLOWED_ORIGINS": ["http://localhost:3000", "http://[::1]:8000"]})
     assert [f.id for f in cors(local)] == ["django.cors_local"]
+
+
+def test_read_variables_rows_classify_every_variable_the_settings_read():
+    from remediation.checks.integrations import read_variables
+
+    reads = environ("STRIPE_SECRET_KEY", "SITE_URL", "DB_PASSWORD", set=["LOG_LEVEL", "PUBLIC_URL"],
+                    defaults={"SITE_URL": "http://localhost:8000", "STRIPE_SECRET_KEY": "****"})["environ"]["read"]
+    rows = read_variables(reads, {"PUBLIC_URL": "http://127.0.0.1:3000", "LOG_LEVEL": "INFO"})
+    assert [(r["name"], r["set"], r["secret"], r["local"], r["service"]) for r in rows] == [
+        ("STRIPE_SECRET_KEY", False, True, False, "stripe"),
+        ("SITE_URL", False, False, True, None),
+        ("DB_PASSWORD", False, True, False, None),
+        ("LOG_LEVEL", True, False, False, None),
+        ("PUBLIC_URL", True, False, True, None),
+    ]
+    assert rows[0]["default"] == "****" and rows[0]["where"] == "config/settings.py:10"
+    assert read_variables(None, {}) is None

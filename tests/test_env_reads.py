@@ -119,7 +119,8 @@ def test_plain_os_environ_reads_are_recorded_with_default_place_and_set(tmp_path
         "BACKUP_URL": {"default": "postgres://backup:****@db/backup", "where": f"site_conf/settings.py:{line_of(settings, 'BACKUP_URL')}", "set": False},
         "AWS_STORAGE_BUCKET_NAME": {"default": None, "where": f"site_conf/settings.py:{line_of(settings, 'USE_S3')}", "set": False},
         "TIME_ZONE_NAME": {"default": "UTC", "where": f"site_conf/settings.py:{line_of(settings, 'setdefault')}", "set": False},
-        "SENTRY_DSN": {"default": None, "where": f"site_conf/settings.py:{line_of(settings, 'SENTRY_DSN =')}", "set": True},
+        # set, but empty: nothing the settings can use
+        "SENTRY_DSN": {"default": None, "where": f"site_conf/settings.py:{line_of(settings, 'SENTRY_DSN =')}", "set": False},
         # a non-string default is reported as text
         "PAGE_SIZE": {"default": "25", "where": f"site_conf/settings.py:{line_of(settings, 'PAGE_SIZE')}", "set": False},
         "RAISE_AFTER_READS": {"default": None, "where": f"site_conf/settings.py:{line_of(settings, 'RAISE_AFTER_READS')}", "set": False},

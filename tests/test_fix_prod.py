@@ -234,12 +234,12 @@ def test_failing_migration_restores_the_database(demo):
     assert run.returncode == 1
     fixes = {f["name"]: f for f in document["hosts"][0]["fixes"]}
     assert fixes["migrate"]["status"] == "failed"
-    assert fixes["migrate"]["message"] == ("migration invoices.0006_explode failed: RuntimeError: boom in data migration; "
-                                           "database restored from the backup")
+    assert fixes["migrate"]["message"] == ("rehearsal on a copy: migration invoices.0006_explode failed: RuntimeError: "
+                                           "boom in data migration; the real database was not touched")
     assert fixes["collectstatic"]["status"] == "skipped"
     assert db_rows(demo) == rows, "the database must be as it was before migrate"
-    backups = list((demo / ".remediation" / "runs").glob("*/db/db.sqlite3"))
-    assert len(backups) == 1
+    backups = [p.name for p in (demo / ".remediation" / "runs").glob("*/db/*")]
+    assert backups == ["db.sqlite3"], "the backup stays, the rehearsal copy is gone"
 
 
 def test_no_backup_skips_the_backup(demo):
@@ -318,7 +318,7 @@ def test_push_only_when_asked_and_dirty_tree_stops(git_demo, tmp_path):
     assert dirty.returncode == 2 and "uncommitted file(s) in the work tree; commit them or pass --allow-dirty" in dirty.stderr
     assert tree_digest(git_demo) == before
     allowed, _ = fix_prod(git_demo, "--domain", DOMAIN, "--allow-dirty")
-    assert allowed.returncode in (0, 1)
+    assert allowed.returncode == 1, allowed.stderr  # external credentials still need a person
 
 
 # --- bad input and failures ---------------------------------------------------------------------
@@ -381,25 +381,7 @@ def test_interrupted_write_leaves_the_original(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["prod.env"]
 
 
-def test_sigint_in_the_middle_of_a_run_leaves_files_whole(demo):
-    """Ctrl-C at a random point: every file is the old one or the new one, never half, no debris."""
-    import signal
-    import sys
-    import time
-
-    proc = subprocess.Popen([sys.executable, "-m", "invoke", "fix-prod", "--project", str(demo), "--domain", DOMAIN],
-                            cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.6)
-    proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=60)
-    assert no_temp_files(demo) == []
-    env = demo / ".env.production"
-    if env.exists():
-        assert dotenv_values(env)["DEBUG"] == "False"
-    again, document = fix_prod(demo, "--domain", DOMAIN)
-    assert again.returncode == 1 and statuses(document)["secret_key"] in ("ok", "changed")
-    assert prod_env(demo)["DEBUG"] == "False"
+# Ctrl-C and kill -9 inside a write (delivered in the window, proven): tests/test_write_safety.py
 
 
 # --- rollback -----------------------------------------------------------------------------------

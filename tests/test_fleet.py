@@ -4,12 +4,13 @@ of the demo, driven through `invoke ... -i INVENTORY` exactly as a user would.""
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
-import time
 
 import yaml
-from conftest import REPO, copy_demo, invoke, tree_digest
+from conftest import REPO, copy_demo, git, invoke, make_git_repo, tree_digest
+from gates import gated_python
 from dotenv import dotenv_values
 from sshd import ssh_client_key, ssh_host, ssh_hosts  # noqa: F401  (fixtures)
 
@@ -200,26 +201,32 @@ def test_remote_fix_prod_makes_the_local_changes(ssh_host, tmp_path):
 
 
 def test_connection_dropped_during_fix_prod(ssh_host, tmp_path):
+    """The network fails while the run is inside migrate, after the env file was written."""
     project = copy_demo(tmp_path / "thebot")
+    gate = gated_python(tmp_path)
     inventory, known = write_inventory(tmp_path, [ssh_host], [project], extra_vars={"web1": {"domains": [DOMAIN]}})
-    proc = subprocess.Popen([sys.executable, "-m", "invoke", "fix-prod", "-i", str(inventory), "--known-hosts", str(known),
+    gated = tmp_path / "gated.yml"
+    gated.write_text(inventory.read_text().replace(sys.executable, str(gate.python)))
+    proc = subprocess.Popen([sys.executable, "-m", "invoke", "fix-prod", "-i", str(gated), "--known-hosts", str(known),
                              "--format", "json"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    while ssh_host.accepted() == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(1.5)
-    ssh_host.drop_connections()
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode in (0, 1, 2)
+    try:
+        gate.wait(proc)
+        ssh_host.drop_connections()
+        out, err = proc.communicate(timeout=120)
+    finally:
+        gate.stop.touch()  # the orphaned migrate never runs
+    assert proc.returncode == 1, err
+    host = by_host(json.loads(out))["web1"]
+    assert host["status"] == "unreachable"
+    assert host["error"].startswith(f"web1 ({ssh_host.address}:{ssh_host.port}): lost the connection"), host["error"]
     assert not list(project.rglob("*.tmp")), "no half-written temp file may stay behind"
-    env = project / ".env.production"
-    if env.exists():
-        assert dotenv_values(env)["DEBUG"] == "False", "the env file is the old one or the whole new one"
+    assert dotenv_values(project / ".env.production")["DEBUG"] == "False", "written whole before migrate"
     run, document = run_json("fix-prod", "-i", str(inventory), "--known-hosts", str(known))
     host = by_host(document)["web1"]
-    assert host["status"] == "ok", host["error"]
-    assert dotenv_values(env)["DEBUG"] == "False"
-    assert all(f["status"] in ("ok", "changed", "needs input") for f in host["fixes"])
+    assert host["status"] == "ok", host["error"]  # the dead run's lock died with its connection
+    assert run.returncode == 1  # external credentials still need a person
+    assert {f["name"]: f["status"] for f in host["fixes"]}["migrate"] == "changed"
+    assert dotenv_values(project / ".env.production")["DEBUG"] == "False"
 
 
 def test_an_ansible_ini_inventory_works_unchanged(ssh_hosts, tmp_path):
@@ -239,15 +246,62 @@ def test_an_ansible_ini_inventory_works_unchanged(ssh_hosts, tmp_path):
     assert {f["id"] for f in document["hosts"][0]["findings"]} >= {"env.debug", "env.secret_key", "database.sqlite"}
 
 
+def applied_migrations(project):
+    with sqlite3.connect(project / "backend" / "db.sqlite3") as conn:
+        return conn.execute("SELECT app, name FROM django_migrations ORDER BY app, name").fetchall()
+
+
 def test_rollback_over_ssh(ssh_host, tmp_path):
     project = copy_demo(tmp_path / "thebot")
     dev_env = (project / ".env").read_text()
+    migrations_before = applied_migrations(project)
     inventory, known = write_inventory(tmp_path, [ssh_host], [project], extra_vars={"web1": {"domains": [DOMAIN]}})
-    run_json("fix-prod", "-i", str(inventory), "--known-hosts", str(known))
+    run, document = run_json("fix-prod", "-i", str(inventory), "--known-hosts", str(known))
+    assert {f["name"]: f["status"] for f in by_host(document)["web1"]["fixes"]}["migrate"] == "changed"
+    assert len(applied_migrations(project)) > len(migrations_before)
     assert (project / ".env.production").exists()
     rolled = invoke("rollback", "-i", str(inventory), "--known-hosts", str(known), "--database")
     assert rolled.returncode == 0, rolled.output
     assert "web1: rolled back run" in rolled.stdout
+    assert "web1: restored database db.sqlite3 from " in rolled.stdout
+    assert applied_migrations(project) == migrations_before, "the database is back where the run found it"
     assert not (project / ".env.production").exists() and (project / ".env").read_text() == dev_env
     again = invoke("rollback", "-i", str(inventory), "--known-hosts", str(known))
     assert again.returncode == 1 and "no fix-prod run to roll back" in again.stdout
+
+
+def test_remote_git_facts_and_push(ssh_host, tmp_path):
+    """A fleet copy that is a git repository with a bare remote: git read on the host, pushed from it."""
+    project, origin = copy_demo(tmp_path / "thebot"), tmp_path / "origin.git"
+    make_git_repo(project, remote=origin, unpushed=3)
+    inventory, known = write_inventory(tmp_path, [ssh_host], [project], extra_vars={"web1": {"domains": [DOMAIN]}})
+    run, document = run_json("audit", "-i", str(inventory), "--known-hosts", str(known))
+    local_run, local = run_json("audit", "--project", str(project))
+    remote_git = by_host(document)["web1"]["facts"]["git"]
+    assert remote_git == local["hosts"][0]["facts"]["git"]
+    assert (remote_git["branch"], remote_git["upstream"], remote_git["ahead"], remote_git["behind"],
+            remote_git["remote_url"]) == ("main", "origin/main", 3, 0, str(origin))
+    unpushed = next(f for f in by_host(document)["web1"]["findings"] if f["id"] == "git.unpushed")
+    assert unpushed["fix"] == "git_push"
+
+    run, document = run_json("fix-prod", "-i", str(inventory), "--known-hosts", str(known), "--push")
+    host = by_host(document)["web1"]
+    assert host["status"] == "ok", host["error"]
+    assert {f["name"]: f["status"] for f in host["fixes"]}["git_push"] == "changed"
+    assert {f["id"]: f["status"] for f in host["findings"]}["git.unpushed"] == "fixed"
+    assert git(origin, "rev-parse", "main") == git(project, "rev-parse", "HEAD")
+    assert git(project, "rev-list", "--count", "origin/main..HEAD") == "0"
+
+
+def test_remote_runs_are_pruned_to_the_newest_ten(ssh_host, tmp_path):
+    project = copy_demo(tmp_path / "thebot")
+    runs = project / ".remediation" / "runs"
+    old = [f"20000101T0000{n:02d}-1" for n in range(12)]
+    for name in old:
+        (runs / name).mkdir(parents=True)
+        (runs / name / "manifest.json").write_text("{}")
+    inventory, known = write_inventory(tmp_path, [ssh_host], [project], extra_vars={"web1": {"domains": [DOMAIN]}})
+    run, document = run_json("fix-prod", "-i", str(inventory), "--known-hosts", str(known))
+    run_id = by_host(document)["web1"]["run_id"]
+    assert run_id and not run_id.startswith("2000")
+    assert sorted(p.name for p in runs.iterdir()) == old[3:] + [run_id]

@@ -64,3 +64,12 @@ def shown_path(facts, path: str) -> str:
 
 def installed_app(facts, name: str) -> bool:
     return any(app == name or app.startswith(name + ".") for app in facts.settings.get("INSTALLED_APPS", []))
+
+
+def component_used(facts, name: str, fallback: bool) -> bool:
+    """The probe's verdict on whether the project uses a component (cache, celery, channels,
+    rest_framework), with its evidence; ``fallback`` for a probe document that lacks it."""
+    components = facts.settings.get("COMPONENTS")
+    if not isinstance(components, dict) or name not in components:
+        return fallback
+    return bool(components[name].get("used"))

@@ -1,14 +1,14 @@
 """Seed section 9: caches that a multi-process production cannot share."""
 
-from .base import HIGH, django_ready, finding_for
+from .base import HIGH, component_used, django_ready, finding_for
 
 finding = finding_for("cache")
 PER_PROCESS = ("LocMemCache", "DummyCache", "FileBasedCache")
 
 
 def per_process_cache(facts):
-    if not django_ready(facts):
-        return []
+    if not django_ready(facts) or not component_used(facts, "cache", True):
+        return []  # Django's default LocMem cache that nothing uses is no problem
     caches = facts.settings.get("CACHES") or {}
     local = {alias: c["BACKEND"].rsplit(".", 1)[-1] for alias, c in caches.items()
              if (c.get("BACKEND") or "").rsplit(".", 1)[-1] in PER_PROCESS}

@@ -1,13 +1,14 @@
 """Seed section 10: the Celery broker, result backend and serializer."""
 
-from .base import HIGH, MANUAL, MEDIUM, django_ready, finding_for
+from .base import HIGH, MANUAL, MEDIUM, component_used, django_ready, finding_for
 
 finding = finding_for("celery")
 
 
 def _uses_celery(facts):
     names = {r["name"].lower() for r in facts.requirements}
-    return django_ready(facts) and ("celery" in names or any(k.startswith("CELERY_") for k in facts.settings))
+    guess = "celery" in names or any(k.startswith("CELERY_") for k in facts.settings)
+    return django_ready(facts) and component_used(facts, "celery", guess)
 
 
 def broker(facts):

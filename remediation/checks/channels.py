@@ -1,13 +1,13 @@
 """Seed section 11: the channel layer and the ASGI server behind WebSockets."""
 
-from .base import HIGH, LOW, MANUAL, django_ready, finding_for, installed_app
+from .base import HIGH, LOW, MANUAL, component_used, django_ready, finding_for, installed_app
 
 finding = finding_for("channels")
 ASGI_SERVERS = ("daphne", "uvicorn", "hypercorn")
 
 
 def _channels(facts):
-    return django_ready(facts) and installed_app(facts, "channels")
+    return django_ready(facts) and installed_app(facts, "channels") and component_used(facts, "channels", True)
 
 
 def channel_layer(facts):

@@ -26,12 +26,23 @@ def unreachable(facts):
 
 
 def migrations_broken(facts):
+    """Files that do not load, or a plan that cannot be built in memory from each migration's dependencies."""
     error = facts.migrations.get("error")
-    if not error:
+    if error:
+        return [finding(id="database.migrations_broken", severity=HIGH, title="Migrations cannot be loaded",
+                        detail=f"{error['type']}: {error['message']} at {error['where']}",
+                        fix=MANUAL, applies_from="development")]
+    problems = (facts.migrations.get("plan_check") or {}).get("problems") or []
+    if not problems:
         return []
-    return [finding(id="database.migrations_broken", severity=HIGH, title="Migrations cannot be loaded",
-                    detail=f"{error['type']}: {error['message']} at {error['where']}",
-                    fix=MANUAL, applies_from="development")]
+    details = []
+    for problem in problems:
+        text = problem["message"] if problem["type"] == "PlanError" else f"{problem['migration']}: {problem['type']}: {problem['message']}"
+        if problem.get("fix"):
+            text += f"; {problem['fix']}"
+        details.append(text + (f" ({problem['where']})" if problem.get("where") else ""))
+    return [finding(id="database.migrations_broken", severity=HIGH, title="Migration plan cannot be built",
+                    detail="; ".join(details), fix=MANUAL, applies_from="development")]
 
 
 def migration_conflicts(facts):

@@ -1,16 +1,19 @@
-"""Seed section 3: the env file and the values production needs, including external services."""
+"""Seed section 3: the env file and the values production needs, including external services.
+
+The variables the settings really read (recorded by the probe, ``Facts.env_reads``) decide the
+external services and the public URLs checked here, not a list of THE_BOT's names.
+"""
+
+import re
 
 from ..probe.settings_facts import INSECURE_PREFIX
 from .base import CRITICAL, HIGH, MANUAL, MEDIUM, django_ready, finding_for, reported
+from .integrations import OTHER, is_local_public_url, missing_inputs
 
 finding = finding_for("env")
+DATABASE_VARIABLE = re.compile(r"^(DJANGO_)?(DATABASE_URL$|DB_|DATABASE_|POSTGRES_|MYSQL_)")
+ENVIRONMENT_VARIABLES = ("ENVIRONMENT", "APP_ENV", "APP_ENVIRONMENT", "DJANGO_ENV", "DJANGO_ENVIRONMENT", "ENV")
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0", "backend", "web", "app"}
-EXTERNAL_SERVICES = (
-    ("external.telegram", "Telegram bot token", ("TELEGRAM_BOT_TOKEN",)),
-    ("external.openrouter", "OpenRouter API key", ("OPENROUTER_API_KEY",)),
-    ("external.yookassa", "YooKassa payment credentials", ("YOOKASSA_SHOP_ID", "YOOKASSA_SECRET_KEY")),
-    ("external.email", "SMTP email settings", ("EMAIL_HOST", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD")),
-)
 
 
 def env_file_missing(facts):
@@ -75,34 +78,69 @@ def allowed_hosts(facts):
 
 
 def environment_name(facts):
+    """ENVIRONMENT (the setting), or the variable the settings read to name their environment (APP_ENV, ...)."""
     if not django_ready(facts):
         return []
-    value = facts.settings.get("ENVIRONMENT") or facts.env.get("ENVIRONMENT") or None
-    if value is None or str(value).lower() in ("production", "prod"):
+    name, value = "ENVIRONMENT", facts.settings.get("ENVIRONMENT") or facts.env.get("ENVIRONMENT") or None
+    if value is None:
+        for variable, read in (facts.env_reads or {}).items():
+            if variable in ENVIRONMENT_VARIABLES:
+                name, value = variable, facts.env.get(variable) if read.get("set") else read.get("default")
+                break
+    if not value or str(value).lower() in ("production", "prod"):
         return []
-    return [finding(id="env.environment", severity=MEDIUM, title="ENVIRONMENT is not production",
-                    detail=f"ENVIRONMENT={value}", fix="env_file")]
+    return [finding(id="env.environment", severity=MEDIUM, title=f"{name} is not production",
+                    detail=f"{name}={value}", fix="env_file")]
 
 
 def database_url(facts):
+    """SQLite because the database variables the settings read (DATABASE_URL or a DB_* family) are unset."""
     if not django_ready(facts) or facts.database.get("vendor") != "sqlite" or facts.env.get("DATABASE_URL"):
         return []
-    return [finding(id="env.database_url", severity=MEDIUM, title="DATABASE_URL is not set",
-                    detail="DATABASE_URL unset, so the settings fall back to SQLite",
-                    fix="database", needs=("--database-url",), applies_from="staging")]
+    reads = facts.env_reads or {}
+    family = [name for name in reads if DATABASE_VARIABLE.match(name)]
+    if "DATABASE_URL" in family or not family:
+        detail = "DATABASE_URL unset, so the settings fall back to SQLite"
+    else:
+        unset = [name for name in family if not reads[name].get("set")]
+        if not unset:
+            return []  # the settings were told to use SQLite: database.sqlite says what that means
+        detail = f"{', '.join(unset)} unset, so the settings fall back to SQLite"
+    return [finding(id="env.database_url", severity=MEDIUM, title="Database variables are not set",
+                    detail=detail, fix="database", needs=("--database-url",), applies_from="staging")]
 
 
 def external_services(facts):
-    if not django_ready(facts):
+    """One finding per service the settings read credentials of that are not set (external.<service>)."""
+    reads = facts.env_reads
+    if not django_ready(facts) or reads is None:
         return []
-    present = facts.settings.get("EXTERNAL") or {}
     found = []
-    for finding_id, title, keys in EXTERNAL_SERVICES:
-        missing = tuple(k for k in keys if not present.get(k) and not facts.env.get(k))
-        if missing:
-            found.append(finding(id=finding_id, severity=HIGH, title=f"{title} not configured",
-                                 detail="missing: " + ", ".join(missing), fix=MANUAL, needs=missing))
+    for service, keys in sorted(missing_inputs(reads).items(), key=lambda item: item[0] is OTHER):
+        places = sorted({reads[k]["where"] for k in keys if reads[k].get("where")})
+        title = f"{service.title} not configured" if service is not OTHER else "Credentials the settings read are not set"
+        found.append(finding(id=f"external.{service.key}", severity=HIGH, title=title,
+                             detail="missing: " + ", ".join(keys) + (f" (read at {', '.join(places)})" if places else ""),
+                             fix=MANUAL, needs=tuple(keys)))
     return found
 
 
-CHECKS = (env_file_missing, env_file_malformed, debug_on, secret_key, allowed_hosts, environment_name, database_url, external_services)
+def local_public_url(facts):
+    """A site or public base URL the settings read, still http://localhost... (set, or by default)."""
+    reads = facts.env_reads
+    if not django_ready(facts) or reads is None:
+        return []
+    local = []
+    for name, read in reads.items():
+        value = facts.env.values.get(name) if read.get("set") else read.get("default")
+        if is_local_public_url(name, value):
+            local.append(f"{name}={value}" + ("" if read.get("set") else f" (the default at {read.get('where')})"))
+    if not local:
+        return []
+    return [finding(id="env.local_url", severity=HIGH, title="Public URL points at this machine",
+                    detail="; ".join(local) + ": links, redirects and e-mails would send users to localhost",
+                    fix="env_file", needs=("--domain",))]
+
+
+CHECKS = (env_file_missing, env_file_malformed, debug_on, secret_key, allowed_hosts, environment_name, database_url, external_services,
+          local_public_url)

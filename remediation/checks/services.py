@@ -18,7 +18,7 @@ def compose_files(facts):
     if facts.services.compose_files:
         return []
     return [finding(id="services.no_compose", severity=LOW, title="No compose files",
-                    detail="no docker-compose*.yml or compose*.yml at the project root",
+                    detail="no docker-compose*.yml or compose*.yml at the project root or two folders below it",
                     fix=MANUAL, applies_from="production")]
 
 

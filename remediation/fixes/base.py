@@ -38,6 +38,7 @@ class Options:
     push: bool = False
     allow_dirty: bool = False
     no_backup: bool = False
+    no_rehearsal: bool = False
     rotate_secret_key: bool = False
     prompt: bool = True  # ask for missing values when a terminal is attached (off for fleets)
 

@@ -1,7 +1,10 @@
 """Values only a person can give (external credentials): taken from the person, validated, never shown.
 
-Sources, first found wins: the secrets file (``--secrets``, dotenv format), the environment of
-this process, a prompt when a terminal is attached. A value whose format is known is checked
+The keys are those the audit's ``external.*`` findings name: every secret-named variable the
+settings read and that is not set (and the few non-secret keys a known service needs), so nothing
+is written that the settings do not read. Sources, first found wins: the secrets file
+(``--secrets``, dotenv format), the environment of this process, a prompt when a terminal is
+attached. A value whose format is known is checked
 before it is written; a missing one is reported as ``needs input`` by name.
 """
 
@@ -9,16 +12,21 @@ from __future__ import annotations
 
 import re
 
+from ..checks.integrations import OTHER, SERVICES
 from .base import CHANGED, FAILED, NEEDS_INPUT, OK, Outcome, set_env
 
 NAME = "external"
-REPAIRS = ("external.telegram", "external.openrouter", "external.yookassa", "external.email")
+# Every external.<service> finding: the keys come from what the settings read (checks/integrations.py).
+REPAIRS = tuple(f"external.{service.key}" for service in (*SERVICES, OTHER))
 
 FORMATS = {
     "TELEGRAM_BOT_TOKEN": (re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$"), "a Telegram bot token (digits:token)"),
     "OPENROUTER_API_KEY": (re.compile(r"^sk-or-[A-Za-z0-9_-]{10,}$"), "an OpenRouter key (sk-or-...)"),
     "YOOKASSA_SHOP_ID": (re.compile(r"^\d{3,}$"), "a YooKassa shop id (digits)"),
     "YOOKASSA_SECRET_KEY": (re.compile(r"^(live|test)_[A-Za-z0-9_-]{10,}$"), "a YooKassa secret key (live_... or test_...)"),
+    "STRIPE_SECRET_KEY": (re.compile(r"^(sk|rk)_(live|test)_[A-Za-z0-9]{10,}$"), "a Stripe secret key (sk_live_... or sk_test_...)"),
+    "STRIPE_PUBLISHABLE_KEY": (re.compile(r"^pk_(live|test)_[A-Za-z0-9]{10,}$"), "a Stripe publishable key (pk_...)"),
+    "SENTRY_DSN": (re.compile(r"^https?://[^@/\s]+@[^/\s]+/\d+$"), "a Sentry DSN (https://KEY@HOST/PROJECT)"),
     "EMAIL_HOST": (re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$"),
                    "a host name"),
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..changes import ChangeFailed
+from ..transport import TransportError
 from .base import CHANGED, OK, SKIPPED, Outcome
 
 NAME = "git_push"
@@ -23,23 +24,9 @@ def plan(ctx) -> Outcome:
 
 
 def push(ctx) -> str:
-    from ..transport import Local
-
+    """On the project's host, the way its transport can (GitPython here, the git command remotely)."""
     facts = ctx.facts.git
-    if not isinstance(ctx.transport, Local):  # GitPython cannot reach a remote work tree: its git command can
-        result = ctx.transport.run(["git", "push", "--porcelain", "-u", facts.remote, f"{facts.branch}:{facts.branch}"],
-                                   cwd=facts.root, timeout=300)
-        if result.returncode != 0:
-            raise ChangeFailed(f"git push to {facts.remote} failed: {(result.stderr.strip().splitlines() or ['?'])[-1]}")
-        return f"pushed {facts.branch} to {facts.remote}"
-    import git
-
-    repo = git.Repo(facts.root)
     try:
-        infos = repo.remote(facts.remote).push(refspec=f"{facts.branch}:{facts.branch}", set_upstream=True)
-    except git.GitCommandError as exc:
-        raise ChangeFailed(f"git push to {facts.remote} failed: {str(exc.stderr).strip().splitlines()[-1:]}") from None
-    failed = [info for info in infos if info.flags & info.ERROR]
-    if failed:
-        raise ChangeFailed(f"git push to {facts.remote} rejected: {failed[0].summary.strip()}")
-    return f"pushed {facts.branch} to {facts.remote}"
+        return ctx.transport.git_push(facts.root, facts.remote, facts.branch)
+    except TransportError as exc:
+        raise ChangeFailed(str(exc)) from None

@@ -11,6 +11,7 @@ plan succeeded, so bad input leaves every file as it was.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import io
 import os
@@ -24,7 +25,7 @@ from dotenv.parser import parse_stream
 from ..changes import ChangeFailed, FileChange, RunRecord, prune_runs
 from ..checks import run_checks
 from ..envfile import EnvDocument, EnvValueError
-from ..facts import EnvFile, ProjectError, collect, default_python, gather
+from ..facts import EnvFile, ProjectError, collect, gather
 from ..findings import Finding
 from ..fixes import (
     collectstatic,
@@ -39,10 +40,11 @@ from ..fixes import (
     security_flags,
 )
 from ..fixes.base import CHANGED, FAILED, NEEDS_INPUT, OK, SKIPPED, Context, Options, Outcome
-from ..masking import mask_url, secret_values
+from ..lock import project_lock
+from ..masking import secret_values
 from ..rollback import restore_files
 from ..runner import DEMO_PROJECT, UsageError
-from ..transport import Local, Transport
+from ..transport import Local, Transport, TransportError
 
 TEMPLATES = str(Path(__file__).resolve().parent.parent.parent / "templates")
 ENV_FIXES = (secret_key, env_file, redis, external, database)
@@ -124,20 +126,20 @@ def production_env(transport: Transport, host: dict, env_path: str | None) -> tu
     """
     development = host["env"]["path"]
     if env_path:
-        local = isinstance(transport, Local)
-        path = str(Path(env_path).expanduser().absolute()) if local else posixpath.join(host["root"], env_path)
+        path = transport.user_path(env_path, host["root"])
     else:
         path = posixpath.join(posixpath.dirname(development) if development else host["root"], ".env.production")
     folder = posixpath.dirname(path)
     if transport.file_mode(folder) is None:
         raise UsageError(f"--env-file: {folder}: no such directory")
-    if isinstance(transport, Local) and (not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK))):
+    if not transport.can_write(path):
         raise UsageError(f"--env-file: {path}: not writable")
     try:
         before = transport.read_text(path)
         if before is not None:
             return path, EnvDocument.parse(before, path), before
-        return path, EnvDocument.parse(host["env"]["text"] or "", development or path), None
+        seed = transport.read_text(development) if development else None  # bytes-faithful, unlike hostfacts' copy
+        return path, EnvDocument.parse(seed or "", development or path), None
     except EnvValueError as exc:
         raise UsageError(str(exc)) from None
 
@@ -170,21 +172,22 @@ class Plan:
 
 def fix_prod(options: Options, transport: Transport | None = None) -> tuple[FixRun, set[str]]:
     """Run fix-prod on one project; returns the run and the secret values no output may hold."""
-    plan = plan_fixes(options, transport or Local())
-    if not (options.check or plan.stopped):
-        apply_plan(plan)
+    with contextlib.ExitStack() as held:  # the project's lock, from planning to the audit after (lock.py)
+        plan = plan_fixes(options, transport or Local(), held)
+        if not (options.check or plan.stopped):
+            apply_plan(plan)
     plan.run.fixes = results(plan.outcomes, plan.repairs)
     return plan.run, plan.secrets
 
 
-def plan_fixes(options: Options, transport: Transport) -> Plan:
+def plan_fixes(options: Options, transport: Transport, held: contextlib.ExitStack | None = None) -> Plan:
     """Audit under the production env, plan every fix in memory, probe under the planned env."""
-    local = isinstance(transport, Local)
-    if not options.project and not local:
-        raise UsageError(f"{transport.name}: no project path (set the host's `project` var)")
-    python = options.python or default_python(transport)
-    project = str(Path(options.project or DEMO_PROJECT).expanduser().resolve()) if local else options.project
-    if local and project == str(DEMO_PROJECT.resolve()) and not options.check:
+    try:
+        project = transport.project_path(options.project, DEMO_PROJECT)
+    except TransportError as exc:
+        raise UsageError(str(exc)) from None
+    python = options.python or transport.default_python()
+    if project == str(DEMO_PROJECT.resolve()) and not options.check:
         raise UsageError("the bundled demo is never changed in place: copy it with `invoke demo --dest DIR` "
                          "and pass --project DIR (or use --check)")
     if options.database_url:
@@ -197,6 +200,8 @@ def plan_fixes(options: Options, transport: Transport) -> Plan:
     except ProjectError as exc:
         raise UsageError(str(exc)) from None
     root = host["root"]
+    if held is not None and not options.check:  # check mode writes nothing, not even a lock file
+        held.enter_context(project_lock(transport, root, "fix-prod"))
     env_path, env, before_text = production_env(transport, host, options.env_file)
     inputs = Inputs(options.secrets_file, prompt=options.prompt and sys.stdin.isatty() and not options.check)
     facts = probe(root, python, env_path, env.values, transport, host)
@@ -227,7 +232,7 @@ def plan_fixes(options: Options, transport: Transport) -> Plan:
     if options.rotate_secret_key and rotated.status == CHANGED and not ctx.planned.settings.get("SECRET_KEY", {}).get("fallbacks"):
         rotated.message += ("; the settings do not read SECRET_KEY_FALLBACKS, so sessions and signatures made with "
                             "the old key stop working")
-    check_database(options, ctx.planned, create.action is not None and options.check)
+    check_database(options, ctx.planned, create.action is not None and options.check, transport)
 
     plan.outcomes[security_flags.NAME], overlay = security_flags.plan(ctx, planned_ids)
     verify_env_fixes(plan.outcomes, planned_ids)
@@ -279,13 +284,13 @@ def abandon(outcomes: dict, reason: str) -> None:
             outcomes[name] = Outcome(FAILED, f"not applied: {reason}")
 
 
-def check_database(options: Options, planned, create_pending_in_check: bool) -> None:
+def check_database(options: Options, planned, create_pending_in_check: bool, transport=None) -> None:
     """A --database-url that does not answer stops the run before anything is written."""
     if not options.database_url or create_pending_in_check:
         return
     db = planned.database
     if db.get("vendor") == "postgresql" and not db.get("reachable"):
-        raise UsageError(f"--database-url: {mask_url(options.database_url)} does not answer: {db.get('error')}")
+        raise UsageError(database.unreachable(transport, planned, options.database_url))
 
 
 def verify_env_fixes(outcomes: dict, planned_ids: set[str]) -> None:

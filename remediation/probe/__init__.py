@@ -22,8 +22,10 @@ PARTS = (
     HERE / "common.py",
     HERE / "environ.py",
     HERE / "settings_facts.py",
+    HERE / "migration_plan.py",
     HERE / "database.py",
     HERE / "services.py",
+    HERE / "configuration.py",
     HERE / "supervise.py",
     HERE / "core.py",  # last: it holds main() and the ``__main__`` guard
 )

@@ -21,6 +21,7 @@ import time
 
 from ..masking import is_secret_name, plausible_secret, scrub, secret_values
 from .common import error_info, settings_module_from_manage
+from .configuration import configuration_facts
 from .database import check_messages, database_facts, migration_facts
 from .environ import install_env_recorder, recorded_environ
 from .services import redis_facts, static_facts, url_facts
@@ -86,6 +87,7 @@ class Probe:
         self.result["static"] = self.timed("static", lambda: static_facts(self, settings))
         self.result["redis"] = self.timed("redis", lambda: redis_facts(self, settings))
         self.result["urls"] = self.timed("urls", lambda: url_facts(self))
+        self.result["configuration"] = self.timed("configuration", lambda: configuration_facts(self, settings))
         return self.result
 
     def prepare_environment(self) -> None:

@@ -6,6 +6,7 @@ import os
 
 from ..masking import scrub
 from .common import error_info, is_loading_error, level_name
+from .migration_plan import missing_parent_where, plan_problems
 
 
 def check_messages(probe) -> dict:
@@ -91,7 +92,7 @@ def migration_facts(probe) -> dict:
             result["plan"] = [f"{m.app_label}.{m.name}" for m, backwards in plan if not backwards]
         except Exception as exc:
             if is_loading_error(exc):
-                result["error"] = error_info(exc, probe.root)
+                result["error"] = loading_error(exc, probe.root)
                 return result
             result["db_error"] = scrub(f"{type(exc).__name__}: {exc}".splitlines()[0], probe.secrets)
             loader = None
@@ -99,7 +100,7 @@ def migration_facts(probe) -> dict:
         try:
             loader = MigrationLoader(None, ignore_no_migrations=True)
         except Exception as exc:
-            result["error"] = error_info(exc, probe.root)
+            result["error"] = loading_error(exc, probe.root)
             return result
     applied = set(loader.applied_migrations or {}) if result["applied_known"] else set()
     apps: dict = {}
@@ -112,7 +113,22 @@ def migration_facts(probe) -> dict:
     result["apps"] = apps
     result["conflicts"] = {k: sorted(v) for k, v in loader.detect_conflicts().items()}
     result["model_changes"] = model_changes(probe, loader)
+    try:  # only the unapplied plan when the database says what is applied, else every migration
+        if result["applied_known"]:
+            nodes = [tuple(label.split(".", 1)) for label in result["plan"]]
+        else:
+            nodes = [node for leaf in sorted(loader.graph.leaf_nodes()) for node in loader.graph.forwards_plan(leaf)]
+        result["plan_check"] = plan_problems(loader, list(dict.fromkeys(nodes)), probe.root)
+    except Exception as exc:
+        result["plan_check"] = {"error": error_info(exc, probe.root)}
     return result
+
+
+def loading_error(exc, root: str) -> dict:
+    """error_info, placed at the migration whose dependency is missing when that is the error."""
+    info = error_info(exc, root)
+    info["where"] = missing_parent_where(exc, root) or info["where"]
+    return info
 
 
 def model_changes(probe, loader) -> dict:

@@ -6,7 +6,7 @@ swaps the class of the one ``os.environ`` object for a subclass that notes every
 project is imported. Swapping the class rather than the object keeps every existing reference
 working: django-environ's ``Env.ENVIRON``, python-decouple and dj-database-url hold ``os.environ``
 itself, so their reads are seen too, with the default they were given when their frame shows it.
-A read counts when the innermost frame outside these reader libraries is project code (below
+``set`` means set to a non-empty value when first read. A read counts when the innermost frame outside these reader libraries is project code (below
 ``manage_dir``, not in site-packages); Django's and other libraries' own reads are left out.
 No library records environment reads, hence this module.
 """
@@ -21,7 +21,8 @@ import sys
 from ..masking import MASK, is_secret_name, mask_url, url_password
 
 # Modules that read os.environ on behalf of their caller: the read is the caller's.
-ENV_READER_MODULES = ("os", "environ", "environs", "decouple", "dj_database_url", "dj_email_url", "django_cache_url")
+ENV_READER_MODULES = ("os", "environ", "environs", "decouple", "dj_database_url", "dj_email_url", "django_cache_url",
+                      "configurations")
 ENV_READS: dict = {}
 ENV_RECORDER = {"root": None, "installed": False}
 TOKEN_LIKE = re.compile(r"^[A-Za-z0-9_\-+/=.:]{20,}$")
@@ -103,7 +104,9 @@ class RecordingEnviron(os._Environ):
     """``os.environ`` that notes each read; behaves exactly like the original otherwise."""
 
     def present(self, key) -> bool:
-        return self.encodekey(key) in self._data
+        """Set to a non-empty value: ``TOKEN=`` in an env file gives the settings nothing to use."""
+        data = self._data.get(self.encodekey(key))
+        return bool(data)
 
     def __getitem__(self, key):
         present = self.present(key)

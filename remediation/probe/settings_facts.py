@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 from ..masking import safe_value
 from .common import fingerprint
 
 INSECURE_PREFIX = "django-insecure-"
-EXTERNAL_KEYS = (
-    "TELEGRAM_BOT_TOKEN",
-    "OPENROUTER_API_KEY",
-    "YOOKASSA_SHOP_ID",
-    "YOOKASSA_SECRET_KEY",
-    "EMAIL_HOST",
-    "EMAIL_HOST_USER",
-    "EMAIL_HOST_PASSWORD",
-)
+# What in the project's own code shows a component is used (components_used below).
+CODE_USES = {
+    "cache": re.compile(r"^\s*(from django\.core\.cache\b|import django\.core\.cache\b)|\bcache_page\b|\bcaches\[", re.M),
+    "celery": re.compile(r"^\s*(from celery\b|import celery\b)|\bshared_task\b", re.M),
+}
+SKIPPED_FOLDERS = {"node_modules", "__pycache__", "site-packages", "dist-packages", "migrations", "static", "media",
+                   "staticfiles", "venv", "env"}
+MAX_SCANNED_FILES = 3000
 
 
 def read_settings(probe, settings) -> dict:
@@ -55,7 +55,7 @@ def read_settings(probe, settings) -> dict:
         "REST_FRAMEWORK": {
             k: v for k, v in (get("REST_FRAMEWORK") or {}).items() if isinstance(v, (str, int, list, tuple, dict))
         },
-        "EXTERNAL": {name: bool(get(name) or os.environ.get(name)) for name in EXTERNAL_KEYS},
+        "COMPONENTS": components_used(probe.root, settings),
         "EMAIL_BACKEND": get("EMAIL_BACKEND"),
     }
     for name in (
@@ -85,3 +85,56 @@ def read_settings(probe, settings) -> dict:
             value = get(name)
             data[name] = safe_value(name, list(value) if isinstance(value, tuple) else value)
     return json.loads(json.dumps(data, default=str))
+
+
+def code_uses(root: str) -> dict[str, list[str]]:
+    """component -> the project's own files (relative) whose source shows it is used; bounded walk."""
+    found: dict[str, list[str]] = {name: [] for name in CODE_USES}
+    scanned = 0
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_FOLDERS
+                         and not os.path.exists(os.path.join(folder, d, "pyvenv.cfg")))
+        for name in sorted(files):
+            if not name.endswith(".py") or scanned >= MAX_SCANNED_FILES:
+                continue
+            scanned += 1
+            path = os.path.join(folder, name)
+            try:
+                with open(path, encoding="utf-8", errors="replace") as handle:
+                    text = handle.read(1 << 20)
+            except OSError:
+                continue
+            for component, pattern in CODE_USES.items():
+                if pattern.search(text):
+                    found[component].append(os.path.relpath(path, root))
+    return found
+
+
+def components_used(root: str, settings) -> dict:
+    """Whether the project uses a cache, Celery, Channels and DRF, with the evidence: an area whose
+    component is not used has nothing to report (a project without a cache needs no Redis cache)."""
+    get = lambda name, default=None: getattr(settings, name, default)  # noqa: E731
+    apps = list(get("INSTALLED_APPS") or [])
+    middleware = list(get("MIDDLEWARE") or [])
+    code = code_uses(root)
+    overridden = getattr(settings, "is_overridden", lambda name: False)
+    cache = []
+    if overridden("CACHES"):
+        cache.append("CACHES is set")
+    if "cache" in str(get("SESSION_ENGINE") or ""):
+        cache.append(f"SESSION_ENGINE {get('SESSION_ENGINE')}")
+    cache += [f"middleware {m.rsplit('.', 1)[-1]}" for m in middleware if "CacheMiddleware" in m]
+    if (get("REST_FRAMEWORK") or {}).get("DEFAULT_THROTTLE_CLASSES"):
+        cache.append("DRF throttling")
+    cache += [f"{path} uses the cache" for path in code["cache"][:5]]
+    celery = [f"{name} is set" for name in dir(settings) if name.startswith("CELERY_")][:5]
+    celery += [f"{app} in INSTALLED_APPS" for app in apps if app.startswith(("django_celery_", "celery"))]
+    celery += [f"{path} uses Celery" for path in code["celery"][:5]]
+    channels = [f"{app} in INSTALLED_APPS" for app in apps if app in ("channels", "daphne")]
+    if overridden("CHANNEL_LAYERS"):
+        channels.append("CHANNEL_LAYERS is set")
+    rest = [f"{app} in INSTALLED_APPS" for app in apps if app == "rest_framework" or app.startswith("rest_framework.")]
+    return {
+        name: {"used": bool(evidence), "evidence": evidence}
+        for name, evidence in (("cache", cache), ("celery", celery), ("channels", channels), ("rest_framework", rest))
+    }

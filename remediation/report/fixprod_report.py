@@ -8,6 +8,7 @@ import json
 from collections import Counter
 
 from rich.console import Console
+from rich.markup import escape
 
 from ..findings import HostReport, Severity, blocked
 from .json_report import host_entry
@@ -34,13 +35,13 @@ def render_text(runs, fail_level: Severity, show_diff: bool, color: bool = False
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=120, highlight=False)
     for run in runs:
         mode = " (check mode: nothing changed)" if run.check else ""
-        console.rule(f"[bold]fix-prod {run.project} on {run.host}{mode}")
+        console.rule(f"[bold]fix-prod {escape(str(run.project))} on {escape(run.host)}{mode}")
         if run.error:
-            console.print(f"[bold red]{run.status}:[/] {run.error}")
+            console.print(f"[bold red]{escape(run.status)}:[/] {escape(str(run.error))}")
             continue
         for result in run.fixes:
             style = STYLE.get(result.status, "")
-            console.print(f"  {result.name:<16} [{style}]{result.status:<12}[/] {result.message}")
+            console.print(f"  {escape(f'{result.name:<16}')} [{style}]{escape(f'{result.status:<12}')}[/] {escape(str(result.message))}")
         if show_diff:
             for change in run.changes:
                 if change.changed:
@@ -48,17 +49,17 @@ def render_text(runs, fail_level: Severity, show_diff: bool, color: bool = False
         if not run.check:
             console.print("[bold]after:[/]")
             for finding, state in run.finding_states():
-                needs = f" ({', '.join(finding.needs)})" if state == "needs input" and finding.needs else ""
-                console.print(f"  {finding.id:<34} [{STYLE.get(state, '')}]{state}[/]{needs}")
+                needs = f" ({escape(', '.join(finding.needs))})" if state == "needs input" and finding.needs else ""
+                console.print(f"  {escape(f'{finding.id:<34}')} [{STYLE.get(state, '')}]{escape(state)}[/]{needs}")
         counts = recap(run)
-        console.print("recap: " + run.host + "  " + "  ".join(f"{k}={v}" for k, v in counts.items()))
+        console.print("recap: " + run.host + "  " + "  ".join(f"{k}={v}" for k, v in counts.items()), markup=False)
         state = "BLOCKED" if blocked(run.after, fail_level) else "ready"
         console.print(f"production: {state} at fail level {fail_level}")
     if len(runs) > 1:
         console.rule("[bold]RECAP")
         for run in runs:
             counts = recap(run)
-            console.print(f"{run.host:<30} : {run.status:<11} " + "  ".join(f"{k}={v}" for k, v in counts.items()))
+            console.print(f"{run.host:<30} : {run.status:<11} " + "  ".join(f"{k}={v}" for k, v in counts.items()), markup=False)
     return buffer.getvalue()
 
 

@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import datetime, timezone
 
 from ..findings import HostReport, Severity, blocked
+from .rows import area_rows
 
 SCHEMA_VERSION = 1
 
@@ -23,6 +24,7 @@ def host_entry(report: HostReport, fail_level: Severity) -> dict:
         "summary": {str(s): counts.get(str(s), 0) for s in sorted(Severity, reverse=True)},
         "needs_input": report.needs_input,
         "findings": [f.to_dict() for f in report.findings],
+        "rows": {area: [row.to_dict() for row in rows] for area, rows in area_rows(report.facts, report.findings).items()},
         "facts": report.facts,
     }
 

@@ -1,7 +1,12 @@
-"""The readiness report in the seed report's structure, rendered from templates/report.md.j2."""
+"""The readiness report in the seed report's structure, rendered from templates/report.md.j2.
+
+Text from the project, its env, its host or an exception goes through the ``text`` or ``cell``
+filter: one line, a ``<`` that could open an HTML tag as ``&lt;``, ``|`` escaped in table cells.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -10,14 +15,24 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from ..checks.base import AREAS
 from ..findings import HostReport, Severity, blocked
 from .checklist import checklist
+from .rows import area_rows
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
 ICONS = {"critical": "❌", "high": "❌", "medium": "⚠️", "low": "ℹ️", "info": "ℹ️"}
+
+
+def text(value) -> str:
+    """Project text as data in markdown: one line, and no ``<`` that could open an HTML tag (CommonMark:
+    ``<`` then a letter, ``/``, ``!`` or ``?``), so ``<6,>=5.2`` stays readable and ``<script>`` is inert."""
+    return TAG_OPEN.sub("&lt;", " ".join(str(value).splitlines()))
 
 
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["cell"] = lambda value: str(value).replace("|", "\\|").replace("\n", " ")
+    env.filters["text"] = text
+    env.filters["cell"] = lambda value: text(value).replace("|", "\\|")
+    env.filters["fenced"] = lambda value: " ".join(str(value).splitlines()).replace("`", "'")
     return env
 
 
@@ -49,12 +64,13 @@ def render(reports: list[HostReport], fail_level: Severity) -> str:
     for report in reports:
         hosts.append({
             "report": report,
-            "areas": [(number, title, [f for f in report.findings if f.area == key]) for key, number, title in AREAS],
+            "areas": [(key, number, title, [f for f in report.findings if f.area == key]) for key, number, title in AREAS],
+            "rows": area_rows(report.facts, report.findings),
             "by_severity": [
                 (str(s).upper(), [f for f in report.findings if f.severity == s and f.matters_in("production")])
                 for s in (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM)
             ],
-            "checklist": checklist(report.findings),
+            "checklist": checklist(report.findings, report.facts),
             "verdict": report.verdict.to_dict(),
             "blockers": [f for f in report.findings if f.severity >= fail_level and f.matters_in("production")],
             "needs": report.needs_input,

@@ -63,6 +63,16 @@ class Ssh(Transport):
     def run(self, argv, *, input=None, timeout=None, env=None, cwd=None, become=None) -> Result:
         return self.commands.run(argv, input=input, timeout=timeout, env=env, cwd=cwd, become=become)
 
+    def can_write(self, path: str) -> bool:
+        """As the login user: files are written over SFTP, never through sudo."""
+        script = 'test -w "$(dirname -- "$1")" && { test ! -e "$1" || test -w "$1"; }'
+        return self.commands.run(["sh", "-c", script, "sh", path], timeout=60, become=False).returncode == 0
+
+    def hold_lock(self, path: str, holder: dict):
+        from ..lock import remote_lock
+
+        return remote_lock(self.commands, path, {**holder, "via": self.label})
+
     # --- files
     def read_text(self, path: str) -> str | None:
         return self.files.read_text(path)
@@ -70,8 +80,20 @@ class Ssh(Transport):
     def file_mode(self, path: str) -> int | None:
         return self.files.file_mode(path)
 
-    def write_atomic(self, path: str, text: str, mode: int | None = None) -> None:
+    def write_atomic(self, path: str, text: str | bytes, mode: int | None = None) -> None:
         self.files.write_atomic(path, text, mode)
+
+    def read_bytes(self, path: str) -> bytes | None:
+        return self.files.read_bytes(path)
+
+    def lstat(self, path: str):
+        return self.files.lstat(path)
+
+    def realpath(self, path: str) -> str:
+        return self.files.realpath(path)
+
+    def uid(self) -> int:
+        return self.files.uid()
 
     def copy(self, src: str, dst: str) -> None:
         self.files.copy(src, dst)

@@ -97,6 +97,18 @@ class SshCommands:
         result = self.exec(check + "exec " + command, stdin, timeout, argv[0])
         return self._interpret(result, argv, cwd, env, become)
 
+    def start(self, argv: list[str]) -> paramiko.Channel:
+        """Start ``argv`` (as the login user) on a channel of its own and hand the channel over: for
+        a process that lives while the caller holds it (a lock). Closing the channel ends it."""
+        conn = self.connection.connect()
+        try:
+            channel = conn.create_session()
+            channel.exec_command("exec " + shlex.join([str(a) for a in argv]))
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            self.connection.abort()
+            raise TransportError(f"{self.label}: lost the connection ({one_line(exc)})") from None
+        return channel
+
     @staticmethod
     def _program_check(program: str, missing: str = _NO_PROGRAM) -> str:
         """Shell that tells a missing or non-executable program apart from the program's own exit codes."""

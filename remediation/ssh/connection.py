@@ -112,6 +112,8 @@ class SshConnection:
                 self.abort()
                 if isinstance(exc, TransportError):
                     raise
+                if isinstance(exc, paramiko.BadHostKeyException):
+                    raise HostKeyError(self._describe(exc)) from None
                 if isinstance(exc, Exception):
                     raise TransportError(self._describe(exc)) from None
                 raise

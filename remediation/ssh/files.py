@@ -1,5 +1,7 @@
 """Files on an SSH host over the connection's one SFTP session, always as the login user:
-read, mode, atomic write (temp file, fsync, rename), copy, remove, makedirs. Errors are
+read, mode, atomic write (temp file, fsync, rename), copy, remove, makedirs; lstat, realpath and
+the login user's uid for rollback's checks. Reads and writes are bytes-faithful, as ``Local``'s
+(surrogateescape text, no newline translation); a write onto a symlink goes to its target. Errors are
 ``OSError``s with an errno, like ``Local``'s; a lost connection is a ``TransportError``.
 """
 
@@ -16,7 +18,7 @@ import uuid
 import paramiko
 from paramiko.sftp import CMD_EXTENDED
 
-from ..transport import TransportError
+from ..transport import FileInfo, TransportError, decode, encode
 from .commands import SshCommands
 from .hostkeys import one_line
 
@@ -30,6 +32,7 @@ class SshFiles:
         self.connection = commands.connection
         self.label = commands.label
         self._sftp_lock = threading.RLock()
+        self._uid = None
 
     def _sftp(self) -> paramiko.SFTPClient:
         conn = self.connection.connect()
@@ -58,13 +61,40 @@ class SshFiles:
                 raise self._file_error(exc, path) from None
 
     def read_text(self, path: str) -> str | None:
+        data = self.read_bytes(path)
+        return None if data is None else decode(data)
+
+    def read_bytes(self, path: str) -> bytes | None:
         def read(sftp):
             with sftp.open(path, "rb") as handle:
-                return handle.read().decode("utf-8")
+                return handle.read()
         try:
             return self._file_op(read, path)
         except FileNotFoundError:
             return None
+
+    def lstat(self, path: str) -> FileInfo | None:
+        try:
+            found = self._file_op(lambda sftp: sftp.lstat(path), path)
+        except FileNotFoundError:
+            return None
+        return FileInfo.of(found.st_mode, found.st_uid)
+
+    def realpath(self, path: str) -> str:
+        """The host's realpath(3) (SFTP's own); for a path that does not exist (yet), its folder's."""
+        try:
+            return self._file_op(lambda sftp: sftp.normalize(path), path)
+        except FileNotFoundError:
+            folder, name = posixpath.split(path.rstrip("/"))
+            return posixpath.join(self.realpath(folder), name) if folder not in ("", path) else path
+
+    def uid(self) -> int:
+        if self._uid is None:
+            found = self.commands.exec("exec id -u", b"", 60, "id")
+            if found.returncode != 0 or not found.stdout.strip().isdigit():
+                raise TransportError(f"{self.label}: cannot tell the login user's uid (id -u)")
+            self._uid = int(found.stdout.strip())
+        return self._uid
 
     def file_mode(self, path: str) -> int | None:
         try:
@@ -72,16 +102,23 @@ class SshFiles:
         except FileNotFoundError:
             return None
 
-    def write_atomic(self, path: str, text: str, mode: int | None = None) -> None:
+    def write_atomic(self, path: str, text: str | bytes, mode: int | None = None) -> None:
         """Temp file in the same folder (created 0600, then ``mode``), fsync, rename over ``path``.
 
         Without ``mode`` an existing file keeps its mode; a new one gets 0600 (as ``Local``).
         An existing file's owner and group are kept when the login user may set them.
         On any failure the temp file is removed and the target is untouched.
+        A symlink is written through: its target gets the content, the link stays.
         """
+        info = self.lstat(path)
+        if info is not None and info.kind == "link":
+            target = self.realpath(path)
+            if self.lstat(target) is None:
+                raise OSError(errno.ENOENT, "a symlink to a file that does not exist", path)
+            path = target
         folder, name = posixpath.split(path)
         tmp = posixpath.join(folder, f".{name}.{uuid.uuid4().hex[:12]}.tmp")
-        data = text.encode("utf-8")
+        data = encode(text)
 
         def write(sftp):
             try:

@@ -13,7 +13,9 @@ from __future__ import annotations
 import base64
 import fcntl
 import hashlib
+import hmac
 import os
+import re
 import threading
 
 import paramiko
@@ -47,6 +49,49 @@ def _file_lock(path: str) -> threading.Lock:
         return _file_locks.setdefault(os.path.realpath(path), threading.Lock())
 
 
+def _wildcard(pattern: str) -> re.Pattern:
+    """OpenSSH's match_pattern: ``*`` any run of characters, ``?`` one; everything else literal
+    (``[`` and ``]`` too: ``[host]:port`` is plain text to it, unlike fnmatch)."""
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.DOTALL)
+
+
+def host_matches(hostname: str, patterns: list[str]) -> bool:
+    """OpenSSH's match_hostname for one known_hosts line: a matching ``!pattern`` rules the line out,
+    else any matching pattern (wildcards, or a hashed ``|1|`` name) makes it apply. Case-insensitive.
+    ``hostname`` is ``host``, or ``[host]:port`` for a port other than 22, as OpenSSH looks it up."""
+    name = hostname.lower()
+    positive = False
+    for pattern in patterns:
+        if pattern.startswith("|1|"):
+            if not name.startswith("|1|") and any(hmac.compare_digest(paramiko.HostKeys.hash_host(n, pattern), pattern)
+                                                  for n in {hostname, name}):
+                positive = True
+            continue
+        negated = pattern.startswith("!")
+        if _wildcard((pattern[1:] if negated else pattern).lower()).fullmatch(name):
+            if negated:
+                return False
+            positive = True
+    return positive
+
+
+class PatternHostKeys(paramiko.HostKeys):
+    """paramiko's store, matching lines as OpenSSH does (paramiko compares names literally, so a
+    wildcard or negated line never applied). Lines naming the host exactly come before wildcard
+    lines: for one key type paramiko compares the offered key with the first line that applies."""
+
+    def add_entry(self, entry: paramiko.hostkeys.HostKeyEntry) -> None:
+        self._entries.append(entry)
+
+    def _hostname_matches(self, hostname, entry) -> bool:
+        return host_matches(hostname, entry.hostnames)
+
+    def lookup(self, hostname):
+        exact = [e for e in self._entries if hostname in e.hostnames or any(h.startswith("|1|") for h in e.hostnames)]
+        self._entries = exact + [e for e in self._entries if e not in exact]
+        return super().lookup(hostname)
+
+
 class KnownHosts:
     """The known_hosts files of one ``Ssh``: ``path`` is read and (trust on first use) appended to;
     ``extra`` files (the global one) are only read."""
@@ -60,10 +105,11 @@ class KnownHosts:
         return [p for p in (self.path, *self.extra) if os.path.isfile(p)]
 
     def load(self) -> paramiko.HostKeys:
-        """All known keys. Not ``HostKeys.load``: that dies on the first ``@revoked`` or
-        ``@cert-authority`` line. Marker lines and lines paramiko cannot parse (key types it does
-        not know, wildcard patterns it cannot match) are skipped: those hosts stay unknown."""
-        keys = paramiko.HostKeys()
+        """All known keys, each line whole (its patterns and negations matched as OpenSSH does).
+        Not ``HostKeys.load``: that dies on the first ``@revoked`` or ``@cert-authority`` line.
+        Marker lines and lines paramiko cannot parse (key types it does not know) are skipped:
+        those hosts stay unknown."""
+        keys = PatternHostKeys()
         for path in self.files():
             try:
                 with open(path, encoding="utf-8", errors="replace") as handle:
@@ -78,9 +124,8 @@ class KnownHosts:
                     entry = paramiko.hostkeys.HostKeyEntry.from_line(line, number)
                 except Exception:  # InvalidHostKey (a bare Exception), SSHException, ...
                     continue
-                if entry is not None:
-                    for name in entry.hostnames:
-                        keys.add(name, entry.key.get_name(), entry.key)
+                if entry is not None and entry.key is not None:
+                    keys.add_entry(entry)
         return keys
 
     def revoked(self) -> set[bytes]:
@@ -96,6 +141,10 @@ class KnownHosts:
                         except ValueError:
                             pass
         return blobs
+
+    def keys_for(self, hostname: str) -> list[paramiko.PKey]:
+        """Every key of every line that applies to ``hostname``."""
+        return [e.key for e in self.load()._entries if host_matches(hostname, e.hostnames)]
 
     def known_for(self, hostname: str) -> dict | None:
         return self.load().lookup(hostname)
@@ -150,6 +199,9 @@ class HostKeyPolicy(paramiko.MissingHostKeyPolicy):
         if key.asbytes() in self.known_hosts.revoked():
             raise HostKeyError(f"{self.label}: host key {key_fingerprint(key)} is REVOKED in known_hosts, "
                                "refusing to connect")
+        plain = re.fullmatch(r"\[(.+)\]:\d+", hostname)
+        if plain and key in self.known_hosts.keys_for(plain.group(1)):
+            return  # as OpenSSH: nothing under [host]:port, the same key under the bare host name
         if not self.accept_new:
             raise HostKeyError(
                 f"{self.label}: unknown host key {key.get_name()} {key_fingerprint(key)} "
