@@ -162,7 +162,7 @@ def E(id, severity, *detail, **kwargs):
 
 
 def EX(id, severity, *detail, **kwargs):
-    """An external.* finding: repaired by the external fix (values a person supplies)."""
+    """An external.* finding: the `external` fix asks for its keys (the registry says so)."""
     return E(id, severity, *detail, fix="external", **kwargs)
 
 
@@ -691,7 +691,7 @@ CASES = [
     Case(
         "django_config.static_root",
         fails=[("unset", lambda: F(probe={"static": static(static_root=None, exists=False, missing=3)}),
-                [E("django.static_root", HIGH, "collectstatic")])],
+                [E("django.static_root", HIGH, "collectstatic", fix="manual")])],
         not_applies=[("staticfiles not installed", lambda: F(probe={"static": {"enabled": False}}))],
         django_guard=True,
     ),

@@ -128,7 +128,7 @@ def test_settings_that_exit_the_process_without_python_cleanup(demo):
     append_settings(demo, "import os as _os\n_os._exit(7)")
     run, document = audit_json(demo)
     killed = findings(document)["django.probe_killed"]
-    assert killed["detail"].startswith("the probe was exited with status 7 during stage settings")
+    assert killed["detail"].startswith("the probe exited with status 7 during stage settings, before it could report")
 
 
 def test_one_hanging_host_of_a_fleet_does_not_hold_the_others(ssh_hosts, tmp_path):

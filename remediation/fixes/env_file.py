@@ -25,7 +25,7 @@ def plan(ctx) -> Outcome:
         values["CSRF_TRUSTED_ORIGINS"] = ",".join(f"https://{d}" for d in domains)
         values["CORS_ALLOWED_ORIGINS"] = ",".join(f"https://{d}" for d in domains)
         values.update({name: f"https://{domains[0]}" for name in local_public_urls(ctx)})
-    elif not public(ctx.env.current("ALLOWED_HOSTS")):
+    elif not public(ctx.env.current("ALLOWED_HOSTS")) or local_public_urls(ctx):
         needs.append("--domain")
     changed = set_env(ctx, values)
     if needs:

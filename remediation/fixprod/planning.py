@@ -18,7 +18,7 @@ from ..checks import run_checks
 from ..envfile import EnvDocument, EnvValueError
 from ..facts import EnvFile, ProjectError, collect, gather
 from ..fixes import ACTION_FIXES, ENV_FIXES, REGISTRY, database, git_push, repairs, secret_key, security_flags, settings_env
-from ..fixes.base import CHANGED, NEEDS_INPUT, OK, SKIPPED, Context, Options, Outcome
+from ..fixes.base import CHANGED, FAILED, NEEDS_INPUT, OK, SKIPPED, Context, Options, Outcome
 from ..lock import project_lock
 from ..masking import secret_values
 from ..runner import DEMO_PROJECT, UsageError

@@ -147,10 +147,10 @@ def supervise(config: dict, source: str, marker: str) -> int:
                  "where": stack_location(report, root) if dumped else None}
     else:
         code = worker.returncode
-        how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
+        how = f"was killed by {signal_name(-code)}" if code < 0 else f"exited with status {code}"
         last = [line for line in report.splitlines() if line.strip() and not line.startswith(STAGE_PREFIX)]
         error = {"kind": "killed", "type": "ProbeKilled", "signal": -code if code < 0 else None,
-                 "message": f"the probe was {how} during stage {stage}, before it could report"
+                 "message": f"the probe {how} during stage {stage}, before it could report"
                             + (f" ({last[-1].strip()[:200]})" if last and code >= 0 else ""),
                  "where": None}
     document = {"probe_version": config.get("probe_version"), "error": {"stage": stage, **error},
@@ -158,6 +158,13 @@ def supervise(config: dict, source: str, marker: str) -> int:
                 "settings_module": config.get("settings")}
     os.write(1, f"\n{marker}{json.dumps(document)}\n".encode("utf-8"))
     return 0
+
+
+def signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def read_until_exit(worker, out: bytearray, diag: bytearray, deadline: float) -> bool:
