@@ -139,7 +139,7 @@ def inventory_command(inventory, limit=None) -> int:
 
 def fix_prod(options, fmt="text", output=None, fail_level="high", inventory=None, limit=None, forks=5, ssh=None,
              probe_timeout=None) -> int:
-    from .fixes.base import FAILED
+    from .fixes.base import FAILED, NEEDS_INPUT
     from .fixprod import fix_prod as run_fix_prod
     from .masking import scrub
     from .report.fixprod_report import render_json, render_text
@@ -168,7 +168,7 @@ def fix_prod(options, fmt="text", output=None, fail_level="high", inventory=None
     error = emit(scrub(text, secrets), out_path)
     if error is not None:
         return error
-    failed = any(r.error or any(f.status == FAILED for f in r.fixes) for r in runs)
+    failed = any(r.error or any(f.status in (FAILED, NEEDS_INPUT) for f in r.fixes) for r in runs)
     return EXIT_BLOCKED if failed or any(blocked(r.after, level) for r in runs) else EXIT_READY
 
 

@@ -226,6 +226,8 @@ def differences(found: dict, expected: dict) -> str | None:
 
 def restore(transport: Transport, db: Database, backup_path: str) -> str:
     """Make the database equal to the backup and verify it; returns what was verified."""
+    if transport.file_mode(backup_path) is None:
+        raise ChangeFailed(f"restoring {os.path.basename(db.name)} failed: the backup {backup_path} does not exist")
     if db.vendor == "sqlite":
         expected = state(transport, db, backup_path)
         need(script_sqlite_copy(transport, db, backup_path, db.name, restore=True), f"restoring {db.name} failed")

@@ -123,5 +123,5 @@ class HostReport:
 
     @property
     def needs_input(self) -> list[str]:
-        """Every value only a person can supply, by env key, across the manual findings."""
-        return sorted({key for f in self.findings if f.fix == MANUAL for key in f.needs})
+        """Every value only a person can supply, by env key (flags such as --domain are not keys)."""
+        return sorted({key for f in self.findings for key in f.needs if not key.startswith("--")})

@@ -17,7 +17,7 @@ import json
 import os
 from dataclasses import dataclass
 
-from .changes import STATE_DIR, UnsafeState, check_private, check_state_folders, sha256
+from .changes import STATE_DIR, WRITING, UnsafeState, check_private, check_state_folders, sha256
 from .runner import UsageError
 from .transport import Transport
 
@@ -81,10 +81,31 @@ def plan_file(transport: Transport, entry: dict, allowed, run_folder: str | None
     return Step(entry, "restore" if backup else "remove", data)
 
 
+def temp_debris(transport: Transport, entry: dict) -> list[str]:
+    """Temp files a write killed before its rename left beside ``path`` (``.NAME.*.tmp``, as both
+    transports name them): only regular files of ours holding exactly the bytes the run meant to
+    write (they may hold a new secret)."""
+    folder, name = os.path.split(entry["path"])
+    pattern = "." + "".join("\\" + c if c in "*?[]\\" else c for c in name) + ".*.tmp"
+    found = transport.run(["find", folder, "-mindepth", "1", "-maxdepth", "1", "-type", "f", "-name", pattern],
+                          timeout=60)
+    debris = []
+    for path in (line for line in found.stdout.splitlines() if line.strip()):
+        info = transport.lstat(path)
+        if info and info.kind == "file" and info.uid == transport.uid() and \
+                sha256(transport.read_bytes(path)) == entry["after"]:
+            debris.append(path)
+    return debris
+
+
 def apply_steps(transport: Transport, steps: list[Step]) -> list[str]:
     done = []
     for step in steps:
         entry = step.entry
+        if entry.get("state") == WRITING:
+            for path in temp_debris(transport, entry):
+                transport.remove(path)
+                done.append(f"removed {path} (a temp file of an interrupted write)")
         if step.action == "remove":
             transport.remove(entry["path"])
             done.append(f"removed {entry['path']} (created by the run)")

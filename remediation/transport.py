@@ -115,7 +115,8 @@ def pause_for_tests(point: str, path) -> None:
     if wanted != point or os.path.basename(path) != name:
         return
     del os.environ["REMEDIATION_TEST_PAUSE"]  # once
-    Path(folder, "reached").write_text(f"{point} {path}\n")
+    Path(folder, "reached.tmp").write_text(f"{point} {path}\n")
+    os.replace(os.path.join(folder, "reached.tmp"), os.path.join(folder, "reached"))  # seen whole or not at all
     with open(os.path.join(folder, "release"), "rb") as fifo:
         fifo.read()
 
@@ -345,6 +346,7 @@ class Local(Transport):
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
+            pause_for_tests("before-rename", target)
             os.replace(tmp, target)
             pause_for_tests("renamed", target)
             directory = os.open(target.parent, os.O_RDONLY)

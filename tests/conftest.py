@@ -82,6 +82,33 @@ def demo(tmp_path) -> Path:
     return copy_demo(tmp_path / "thebot")
 
 
+STRICT_BLOCK = ("# >>> strict production settings\n", "# <<< strict production settings\n")
+
+
+def make_lenient(project: Path) -> Path:
+    """The demo without its production validation block: settings that import under any env."""
+    settings = project / "backend" / "config" / "settings.py"
+    text = settings.read_text()
+    start, end = text.index(STRICT_BLOCK[0]), text.index(STRICT_BLOCK[1]) + len(STRICT_BLOCK[1])
+    settings.write_text(text[:start] + text[end:])
+    return project
+
+
+@pytest.fixture
+def lenient_demo(tmp_path) -> Path:
+    """A fresh copy of the demo whose settings do not validate the production env (the demo as
+    it was before it became strict): for tests of fix-prod on SQLite without a PostgreSQL URL."""
+    return make_lenient(copy_demo(tmp_path / "thebot"))
+
+
+@pytest.fixture
+def lenient_git_demo(tmp_path) -> Path:
+    """``lenient_demo`` in a git repository with 3 commits not pushed to its origin."""
+    project = make_lenient(copy_demo(tmp_path / "thebot"))
+    make_git_repo(project, remote=tmp_path / "origin.git", unpushed=3)
+    return project
+
+
 @pytest.fixture
 def git_demo(tmp_path) -> Path:
     """A fresh copy of the demo in a git repository with 3 commits not pushed to its origin."""

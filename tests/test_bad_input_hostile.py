@@ -18,6 +18,13 @@ from conftest import invoke as run_invoke
 DOMAIN = "thebot.example.com"
 
 
+@pytest.fixture
+def demo(lenient_demo):
+    """fix-prod on the demo's SQLite without a PostgreSQL URL: the lenient demo (the bundled demo's
+    settings refuse SQLite in production, so fix-prod stops there, by design)."""
+    return lenient_demo
+
+
 def invoke(*args, **kwargs):
     return run_invoke(*args, **kwargs)
 

@@ -104,3 +104,12 @@ def test_a_development_database_that_cannot_be_read_is_one_line(demo, postgres_d
                                   f"database {sqlite_file} cannot be read: OperationalError: disk I/O error")
     assert "Traceback" not in run.output
     assert tree_digest(demo) == before
+
+
+def test_a_development_env_on_postgres_has_nothing_to_copy(demo, postgres_db):
+    url = f"postgres://postgres@127.0.0.1:5432/{postgres_db}"
+    env = demo / ".env"
+    env.write_text(env.read_text() + f"DATABASE_URL={url}\n")
+    run, document = fix_prod(demo, "--domain", DOMAIN, "--copy-data", "--database-url", url, "--check")
+    copied = fixes(document)["copy_data"]
+    assert (copied["status"], copied["message"]) == ("ok", "the development database is not SQLite; nothing to copy")

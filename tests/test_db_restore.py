@@ -20,6 +20,14 @@ from pathlib import Path
 import pytest
 from conftest import REPO, invoke, tree_digest
 
+
+@pytest.fixture
+def demo(lenient_demo):
+    """fix-prod on the demo's SQLite without a PostgreSQL URL: the lenient demo (the bundled demo's
+    settings refuse SQLite in production, so fix-prod stops there, by design)."""
+    return lenient_demo
+
+
 DOMAIN = "thebot.example.com"
 EXPLODE = (
     "from django.db import migrations\n\n\n"
@@ -318,3 +326,13 @@ def test_restore_keeps_owner_acl_and_settings_of_an_app_role(demo, app_database)
     assert scratch_databases(name) == []
     for output in (run.output, rolled.output, json.dumps(document)):
         assert "PLANTED-restore-pw" not in output and "PLANTED-restore-pw".replace("-", "%2D") not in output
+
+
+def test_rollback_with_its_backup_gone_says_so_in_one_line(demo):
+    fix_prod(demo)
+    [backup] = (demo / ".remediation" / "runs").glob("*/db/db.sqlite3")
+    backup.unlink()
+    rolled = invoke("rollback", "--project", str(demo), "--database", timeout=300)
+    assert rolled.returncode == 1
+    assert rolled.stdout == ""
+    assert rolled.stderr == f"error: restoring db.sqlite3 failed: the backup {backup} does not exist\n"

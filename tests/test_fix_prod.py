@@ -26,6 +26,18 @@ SECRETS = {
 SECRET_KEYS = ("TELEGRAM_BOT_TOKEN", "OPENROUTER_API_KEY", "YOOKASSA_SECRET_KEY", "EMAIL_HOST_PASSWORD")
 
 
+@pytest.fixture
+def demo(lenient_demo):
+    """These tests run fix-prod on SQLite without a PostgreSQL URL: the lenient demo. The strict
+    one (the bundled demo) stops there, by design: tests/test_fix_prod_strict.py."""
+    return lenient_demo
+
+
+@pytest.fixture
+def git_demo(lenient_git_demo):
+    return lenient_git_demo
+
+
 def fix_prod(project, *args, **kwargs):
     run = invoke("fix-prod", "--project", str(project), "--format", "json", *args, **kwargs)
     document = json.loads(run.stdout) if run.stdout.strip().startswith("{") else None
@@ -96,9 +108,11 @@ def test_apply_then_apply_again_changes_nothing(demo):
                   "channels.in_memory", "database.migrations_unapplied", "django.static_not_collected"):
         assert found[fixed] == "fixed", fixed
     assert found["external.telegram"] == "needs input"
+    assert document["hosts"][0]["planned_probes"] == 1  # the settings import at once: one planned-env probe
     digest = tree_digest(demo)
     again, document = fix_prod(demo, "--domain", DOMAIN)
     assert document["hosts"][0]["recap"]["changed"] == 0
+    assert document["hosts"][0]["planned_probes"] == 0  # nothing planned: the env as written is the planned env
     assert all(s in ("ok", "needs input") for s in statuses(document).values())
     assert {k: v for k, v in tree_digest(demo).items() if ".remediation" not in k} == \
         {k: v for k, v in digest.items() if ".remediation" not in k}

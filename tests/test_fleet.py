@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import yaml
-from conftest import REPO, copy_demo, git, invoke, make_git_repo, tree_digest
+from conftest import REPO, copy_demo, git, invoke, make_git_repo, make_lenient, tree_digest
 from gates import gated_python
 from dotenv import dotenv_values
 from sshd import ssh_client_key, ssh_host, ssh_hosts  # noqa: F401  (fixtures)
@@ -173,7 +173,8 @@ def test_drift_between_hosts(ssh_hosts, tmp_path):
 
 
 def test_remote_fix_prod_makes_the_local_changes(ssh_host, tmp_path):
-    remote_project, local_project = copy_demo(tmp_path / "remote"), copy_demo(tmp_path / "local")
+    # lenient: fix-prod on SQLite (the strict demo stops for a PostgreSQL DATABASE_URL)
+    remote_project, local_project = make_lenient(copy_demo(tmp_path / "remote")), make_lenient(copy_demo(tmp_path / "local"))
     inventory, known = write_inventory(tmp_path, [ssh_host], [remote_project],
                                        extra_vars={"web1": {"domains": [DOMAIN]}})
     before = tree_digest(remote_project)
@@ -202,7 +203,7 @@ def test_remote_fix_prod_makes_the_local_changes(ssh_host, tmp_path):
 
 def test_connection_dropped_during_fix_prod(ssh_host, tmp_path):
     """The network fails while the run is inside migrate, after the env file was written."""
-    project = copy_demo(tmp_path / "thebot")
+    project = make_lenient(copy_demo(tmp_path / "thebot"))  # fix-prod on SQLite: the strict demo stops earlier
     gate = gated_python(tmp_path)
     inventory, known = write_inventory(tmp_path, [ssh_host], [project], extra_vars={"web1": {"domains": [DOMAIN]}})
     gated = tmp_path / "gated.yml"
@@ -252,7 +253,7 @@ def applied_migrations(project):
 
 
 def test_rollback_over_ssh(ssh_host, tmp_path):
-    project = copy_demo(tmp_path / "thebot")
+    project = make_lenient(copy_demo(tmp_path / "thebot"))
     dev_env = (project / ".env").read_text()
     migrations_before = applied_migrations(project)
     inventory, known = write_inventory(tmp_path, [ssh_host], [project], extra_vars={"web1": {"domains": [DOMAIN]}})

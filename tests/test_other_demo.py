@@ -168,3 +168,17 @@ def test_fix_prods_own_files_do_not_make_the_tree_dirty(other_demo, tmp_path):
     assert (remote["dirty_files"], remote["tool_files"]) == (2, 3)
     _, host = audit(other_demo)
     assert "2 file(s)" in {f["id"]: f for f in host["findings"]}["git.dirty"]["detail"]
+
+
+def test_a_cache_used_by_the_code_without_caches_is_found(other_demo):
+    """No CACHES, but a view cached with cache_page: Django's default LocMem cache is in use, per process."""
+    views = other_demo / "catalog" / "views.py"
+    views.write_text(views.read_text().replace(
+        "from django.shortcuts", "from django.views.decorators.cache import cache_page\nfrom django.shortcuts", 1
+    ).replace("def product_list(", "@cache_page(60)\ndef product_list(", 1))
+    facts = gather(other_demo, python=sys.executable)
+    assert facts.settings["COMPONENTS"]["cache"] == {"used": True, "evidence": ["catalog/views.py uses the cache"]}
+    from remediation.checks import cache
+
+    found = cache.per_process_cache(facts)
+    assert [f.id for f in found] == ["cache.local"] and found[0].detail.startswith("default: LocMemCache")

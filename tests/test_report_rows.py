@@ -275,8 +275,8 @@ def test_components_not_used_say_so_without_a_finding():
     facts = make_facts(settings={"INSTALLED_APPS": apps, "REST_FRAMEWORK": None, "CHANNEL_LAYERS": None,
                                  "CELERY_BROKER_URL": None, "CELERY_TASK_SERIALIZER": None,
                                  "CELERY_ACCEPT_CONTENT": None, "ASGI_APPLICATION": None},
-                       probe={"configuration": {"rest_framework": {"installed": False}, "celery": {"module": None},
-                                                "versions": {"celery": None, "channels": None, "daphne": None}}})
+                       probe={"configuration": {"rest_framework": {"installed": False}, "celery": {"module": None}},
+                              "packages": {"Django": "5.2", "celery": None, "channels": None, "daphne": None}})
     findings = run_checks(facts)
     rows = area_rows(facts.to_dict(), findings)
     assert [(r.component, r.status, r.detail) for r in rows["rest_framework"]] == [

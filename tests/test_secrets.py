@@ -27,7 +27,7 @@ def planted(demo, postgres_db, redis_server, tmp_path):
     env = tmp_path / "production.env"
     env.write_text(
         "DEBUG=False\nENVIRONMENT=production\nALLOWED_HOSTS=thebot.example.com\n"
-        "CORS_ALLOWED_ORIGINS=https://thebot.example.com\n"
+        "CORS_ALLOWED_ORIGINS=https://thebot.example.com\nFRONTEND_URL=https://thebot.example.com\n"
         f"SECRET_KEY={values['SECRET_KEY']}\nSECRET_KEY_FALLBACKS={values['SECRET_KEY_FALLBACKS']}\n"
         f"DATABASE_URL=postgres://postgres:{values['db_password']}@127.0.0.1:5432/{postgres_db}\n"
         f"REDIS_URL=redis://:{values['redis_password']}@127.0.0.1:6379/0\n"

@@ -22,6 +22,14 @@ from remediation.rollback import RollbackRefused, rollback
 from remediation.transport import Local
 from sshd import ssh_client_key, ssh_host, ssh_hosts  # noqa: F401  (fixtures)
 
+
+@pytest.fixture
+def demo(lenient_demo):
+    """fix-prod on the demo's SQLite without a PostgreSQL URL: the lenient demo (the bundled demo's
+    settings refuse SQLite in production, so fix-prod stops there, by design)."""
+    return lenient_demo
+
+
 TEMPLATES = str(REPO / "templates")
 DOMAIN = "thebot.example.com"
 NOBODY = 65534
@@ -236,6 +244,26 @@ def test_kill_9_after_the_rename_is_rolled_back(demo, prod_env, tmp_path):
     assert run.returncode == 0, run.stderr
     assert f"restored {prod_env}" in run.stdout.splitlines()
     assert sha(prod_env) == original and oct(prod_env.stat().st_mode & 0o777) == "0o640"
+
+
+def test_kill_9_before_the_rename_leaves_the_original_and_rollback_clears_the_temp_file(demo, prod_env, tmp_path):
+    original = sha(prod_env)
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    proc = start_fix_prod(demo, pause_env(hook, "before-rename"))
+    assert wait_for(hook / "reached", proc) == f"before-rename {prod_env}\n"
+    proc.kill()  # SIGKILL with the temp file whole and fsynced, not yet renamed
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    [temp] = demo.glob(f".{prod_env.name}.*.tmp")
+    assert sha(prod_env) == original
+    entry = run_manifest(demo)["files"][0]
+    assert entry["state"] == "writing" and entry["after"] == sha(temp)
+    run = invoke("rollback", "--project", str(demo))
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[1:] == [f"removed {temp} (a temp file of an interrupted write)",
+                                           "1 file(s) already as before the run"]
+    assert not temp.exists() and sha(prod_env) == original
 
 
 def test_fix_prod_keeps_crlf_and_bytes_and_rollback_gives_them_back(demo, prod_env):

@@ -89,7 +89,7 @@ def static_root(facts):
     if not django_ready(facts) or not static.get("enabled") or static.get("static_root"):
         return []
     return [finding(id="django.static_root", severity=HIGH, title="STATIC_ROOT is not set",
-                    detail="collectstatic has nowhere to put files", fix="settings")]
+                    detail="collectstatic has nowhere to put files", fix=MANUAL)]
 
 
 def static_not_collected(facts):

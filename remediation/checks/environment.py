@@ -121,20 +121,26 @@ def external_services(facts):
         title = f"{service.title} not configured" if service is not OTHER else "Credentials the settings read are not set"
         found.append(finding(id=f"external.{service.key}", severity=HIGH, title=title,
                              detail="missing: " + ", ".join(keys) + (f" (read at {', '.join(places)})" if places else ""),
-                             fix=MANUAL, needs=tuple(keys)))
+                             fix="external", needs=tuple(keys)))
+    return found
+
+
+def local_public_urls(facts) -> list[tuple[str, str, dict]]:
+    """(name, value, read) of each site or public base URL the settings read that is still local."""
+    found = []
+    for name, read in (facts.env_reads or {}).items():
+        value = facts.env.values.get(name) if read.get("set") else read.get("default")
+        if is_local_public_url(name, value):
+            found.append((name, value, read))
     return found
 
 
 def local_public_url(facts):
     """A site or public base URL the settings read, still http://localhost... (set, or by default)."""
-    reads = facts.env_reads
-    if not django_ready(facts) or reads is None:
+    if not django_ready(facts):
         return []
-    local = []
-    for name, read in reads.items():
-        value = facts.env.values.get(name) if read.get("set") else read.get("default")
-        if is_local_public_url(name, value):
-            local.append(f"{name}={value}" + ("" if read.get("set") else f" (the default at {read.get('where')})"))
+    local = [f"{name}={value}" + ("" if read.get("set") else f" (the default at {read.get('where')})")
+             for name, value, read in local_public_urls(facts)]
     if not local:
         return []
     return [finding(id="env.local_url", severity=HIGH, title="Public URL points at this machine",

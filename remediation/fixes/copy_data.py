@@ -92,10 +92,11 @@ def run_manage(ctx, env: dict, *args: str, copy: str | None = None):
                              cwd=str(ctx.facts.manage_dir), timeout=1800)
 
 
-def sqlite_source(ctx) -> tuple[str, dict, dict[str, int]]:
-    """(SQLite path, development env, row counts) as the project reads them in development.
+def sqlite_source(ctx) -> tuple[str | None, dict, dict[str, int]]:
+    """(SQLite path, development env, row counts) as the project reads them in development; the
+    path is None when the development database is not SQLite.
 
-    Raises UsageError (one line, nothing written) when that database cannot be read.
+    Raises UsageError (one line, nothing written) when the settings or the SQLite file cannot be read.
     """
     env_path, env = development_env(ctx)
     under = f"under the development env ({env_path or 'no .env file'})"
@@ -110,8 +111,7 @@ def sqlite_source(ctx) -> tuple[str, dict, dict[str, int]]:
     if source.get("error"):
         raise UsageError(f"--copy-data: {under} the settings raise: {scrub(source['error'], secret_values(env))}")
     if "sqlite" not in source["engine"]:
-        raise UsageError(f"--copy-data: {under} the default database is {source['engine'] or 'not set'}, not SQLite: "
-                         "nothing to copy from")
+        return None, env, {}
     counts = dbadmin(ctx.transport, ctx.facts.python, {"action": "sqlite_counts", "path": source["name"], "skip": SKIP_TABLES})
     if counts.get("error"):
         raise UsageError(f"--copy-data: {under} the SQLite database {source['name'] or '(no NAME)'} cannot be read: "
@@ -125,6 +125,8 @@ def plan(ctx) -> Outcome:
     if not ctx.options.database_url:
         return Outcome(FAILED, "--copy-data needs --database-url")
     path, env, source_counts = sqlite_source(ctx)
+    if path is None:
+        return Outcome(OK, "the development database is not SQLite; nothing to copy")
     target = dbadmin(ctx.transport, ctx.facts.python,
                      {"action": "count", "url": ctx.options.database_url, "tables": sorted(source_counts)})
     held = sum(n or 0 for n in target.get("counts", {}).values())

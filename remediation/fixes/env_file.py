@@ -1,12 +1,15 @@
-"""The production switches: ENVIRONMENT, DEBUG, and the hosts and origins of the given domains."""
+"""The production switches: ENVIRONMENT, DEBUG, the hosts and origins of the given domains, and
+the public URLs the settings read that still point at this machine (``https://DOMAIN``)."""
 
 from __future__ import annotations
 
 from ..checks.environment import LOCAL_HOSTS
+from ..checks.integrations import is_local_public_url
 from .base import CHANGED, NEEDS_INPUT, OK, Outcome, set_env
 
 NAME = "env_file"
-REPAIRS = ("env.missing", "env.debug", "env.environment", "env.allowed_hosts", "django.cors_local", "django.cors_allow_all")
+REPAIRS = ("env.missing", "env.debug", "env.environment", "env.allowed_hosts", "env.local_url", "django.cors_local",
+           "django.cors_allow_all")
 
 
 def public(hosts: str) -> list[str]:
@@ -21,7 +24,8 @@ def plan(ctx) -> Outcome:
         values["ALLOWED_HOSTS"] = ",".join(domains)
         values["CSRF_TRUSTED_ORIGINS"] = ",".join(f"https://{d}" for d in domains)
         values["CORS_ALLOWED_ORIGINS"] = ",".join(f"https://{d}" for d in domains)
-    elif not public(ctx.env.current("ALLOWED_HOSTS")):
+        values.update({name: f"https://{domains[0]}" for name in local_public_urls(ctx)})
+    elif not public(ctx.env.current("ALLOWED_HOSTS")) or local_public_urls(ctx):
         needs.append("--domain")
     changed = set_env(ctx, values)
     if needs:
@@ -29,3 +33,11 @@ def plan(ctx) -> Outcome:
     if changed:
         return Outcome(CHANGED, f"set {', '.join(changed)}")
     return Outcome(OK, "production switches already set")
+
+
+def local_public_urls(ctx) -> list[str]:
+    """The site or public base URLs the settings read (as recorded) whose value here is local."""
+    reads = ctx.facts.env_reads or {}
+    return [name for name, read in reads.items()
+            if is_local_public_url(name, ctx.env.current(name) if read.get("set") or name in ctx.env.merged()
+                                   else read.get("default"))]

@@ -33,10 +33,10 @@ FORMATS = {
 
 
 def needed_keys(ctx) -> list[str]:
-    """Every key a manual finding names, in the order the findings came."""
+    """Every key an external finding names, in the order the findings came."""
     keys = []
     for finding in ctx.findings:
-        if finding.fix == "manual" and finding.id in REPAIRS:
+        if finding.id in REPAIRS:
             keys += [k for k in finding.needs if k not in keys]
     return keys
 

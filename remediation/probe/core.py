@@ -21,7 +21,7 @@ import time
 
 from ..masking import is_secret_name, plausible_secret, scrub, secret_values
 from .common import error_info, settings_module_from_manage
-from .configuration import configuration_facts
+from .configuration import REPORTED_PACKAGES, configuration_facts
 from .database import check_messages, database_facts, migration_facts
 from .environ import install_env_recorder, recorded_environ
 from .services import redis_facts, static_facts, url_facts
@@ -109,7 +109,8 @@ class Probe:
         from importlib import metadata
 
         found = {}
-        for name in self.config.get("packages") or []:
+        # The requirements' names and those the report names, looked up before the settings may fail.
+        for name in sorted(set(self.config.get("packages") or []) | set(REPORTED_PACKAGES)):
             try:
                 found[name] = metadata.version(name)
             except metadata.PackageNotFoundError:

@@ -8,13 +8,13 @@ import json
 from collections import Counter
 
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 from ..findings import HostReport, Severity, blocked
 from .json_report import host_entry
 
 STYLE = {"ok": "green", "changed": "yellow", "failed": "bold red", "needs input": "magenta", "skipped": "cyan",
-         "fixed": "green", "still open": "red", "new": "bold red"}
+         "fixed": "green", "still open": "red", "new": "bold red", "unknown": "bold magenta"}
 
 
 def recap(run) -> dict:
@@ -26,7 +26,7 @@ def recap(run) -> dict:
     if not run.check:  # in check mode nothing was fixed; the audit after is the audit before
         findings = Counter(state for _, state in run.finding_states())
         counts.update(fixed=findings.get("fixed", 0), still_open=findings.get("still open", 0) + findings.get("new", 0),
-                      findings_needing_input=findings.get("needs input", 0))
+                      findings_needing_input=findings.get("needs input", 0), unknown=findings.get("unknown", 0))
     return counts
 
 
@@ -35,13 +35,18 @@ def render_text(runs, fail_level: Severity, show_diff: bool, color: bool = False
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=120, highlight=False)
     for run in runs:
         mode = " (check mode: nothing changed)" if run.check else ""
-        console.rule(f"[bold]fix-prod {escape(str(run.project))} on {escape(run.host)}{mode}")
+        console.rule(Text(f"fix-prod {run.project} on {run.host}{mode}", style="bold"))
         if run.error:
-            console.print(f"[bold red]{escape(run.status)}:[/] {escape(str(run.error))}")
+            console.print(Text.assemble((f"{run.status}:", "bold red"), f" {run.error}"), soft_wrap=True)
             continue
+        if run.headline:
+            console.print(Text(run.headline, style="bold red"), soft_wrap=True)
         for result in run.fixes:
             style = STYLE.get(result.status, "")
-            console.print(f"  {escape(f'{result.name:<16}')} [{style}]{escape(f'{result.status:<12}')}[/] {escape(str(result.message))}")
+            console.print(Text.assemble(f"  {result.name:<16} ", (f"{result.status:<12}", style), f" {result.message}"),
+                          soft_wrap=True)
+        for note in run.notes:
+            console.print(Text(f"  note: {note}"), soft_wrap=True)
         if show_diff:
             for change in run.changes:
                 if change.changed:
@@ -49,17 +54,17 @@ def render_text(runs, fail_level: Severity, show_diff: bool, color: bool = False
         if not run.check:
             console.print("[bold]after:[/]")
             for finding, state in run.finding_states():
-                needs = f" ({escape(', '.join(finding.needs))})" if state == "needs input" and finding.needs else ""
-                console.print(f"  {escape(f'{finding.id:<34}')} [{STYLE.get(state, '')}]{escape(state)}[/]{needs}")
+                needs = f" ({', '.join(finding.needs)})" if state == "needs input" and finding.needs else ""
+                console.print(Text.assemble(f"  {finding.id:<34} ", (state, STYLE.get(state, "")), needs))
         counts = recap(run)
-        console.print("recap: " + run.host + "  " + "  ".join(f"{k}={v}" for k, v in counts.items()), markup=False)
+        console.print(Text("recap: " + run.host + "  " + "  ".join(f"{k}={v}" for k, v in counts.items())), soft_wrap=True)
         state = "BLOCKED" if blocked(run.after, fail_level) else "ready"
         console.print(f"production: {state} at fail level {fail_level}")
     if len(runs) > 1:
         console.rule("[bold]RECAP")
         for run in runs:
             counts = recap(run)
-            console.print(f"{run.host:<30} : {run.status:<11} " + "  ".join(f"{k}={v}" for k, v in counts.items()), markup=False)
+            console.print(Text(f"{run.host:<30} : {run.status:<11} " + "  ".join(f"{k}={v}" for k, v in counts.items())))
     return buffer.getvalue()
 
 
@@ -74,6 +79,9 @@ def render_json(runs, fail_level: Severity) -> str:
             "error": run.error,
             "check": run.check,
             "run_id": run.run_id,
+            "headline": run.headline,
+            "planned_probes": run.planned_probes,
+            "notes": list(run.notes),
             "recap": recap(run),
             "fixes": [{"name": r.name, "status": r.status, "message": r.message, "repairs": list(r.repairs),
                        "needs": r.needs} for r in run.fixes],

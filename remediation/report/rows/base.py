@@ -36,10 +36,10 @@ class View:
         return str(path) if path else ""
 
     def version(self, name: str) -> str | None:
-        versions = self.part("versions") or {}
-        if name in versions:
-            return versions[name]
         return (self.probe.get("packages") or {}).get(name)
+
+    def looked_up(self, name: str) -> bool:
+        return name in (self.probe.get("packages") or {})
 
     def installed_app(self, name: str) -> bool:
         return any(app == name or app.startswith(name + ".") for app in self.settings.get("INSTALLED_APPS") or [])

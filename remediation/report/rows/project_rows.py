@@ -154,8 +154,7 @@ def python_rows(view: View) -> list:
 
 def package_row(view: View, label: str, names: tuple, required: dict) -> tuple:
     versions = {name: view.version(name) for name in names}
-    if all(v is None and name not in (view.part("versions") or {}) and name not in (view.probe.get("packages") or {})
-           for name, v in versions.items()):
+    if not any(view.looked_up(name) for name in names):
         return (label, UNKNOWN, "not gathered", ())
     wanted = [required[n.lower()] for n in names if n.lower() in required]
     # The required distribution first when it is installed (psycopg2-binary, not a psycopg beside it).

@@ -371,3 +371,21 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
     },
 }
+
+
+# ---------------------------------------------------------------------------
+# Production validation: refuse to start with a development configuration
+# ---------------------------------------------------------------------------
+# >>> strict production settings
+if not DEBUG:
+    from django.core.exceptions import ImproperlyConfigured
+
+    if ENVIRONMENT != "production":
+        raise ImproperlyConfigured(f"ENVIRONMENT must be 'production' when DEBUG is False (got {ENVIRONMENT!r})")
+    FRONTEND_URL = os.environ["FRONTEND_URL"]
+    _local = [o for o in CORS_ALLOWED_ORIGINS if "localhost" in o or "127.0.0.1" in o]
+    if _local:
+        raise ImproperlyConfigured(f"CORS_ALLOWED_ORIGINS contains localhost in production: {', '.join(_local)}")
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_URL must be a PostgreSQL URL in production")
+# <<< strict production settings

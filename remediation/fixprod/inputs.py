@@ -1,0 +1,49 @@
+"""Values only a person can supply: the --secrets file, then this process's environment, then a
+prompt (hidden input) when a terminal is attached."""
+
+from __future__ import annotations
+
+import getpass
+import io
+import os
+from pathlib import Path
+
+from dotenv.parser import parse_stream
+
+from ..runner import UsageError
+
+
+class Inputs:
+    """Values only a person can supply: the secrets file, then the environment, then a prompt."""
+
+    def __init__(self, secrets_file: str | None, prompt: bool):
+        self.values: dict[str, str] = {}
+        self.asked: set[str] = set()
+        self.prompt = prompt
+        if secrets_file:
+            path = Path(secrets_file).expanduser()
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise UsageError(f"--secrets: {path}: {exc.strerror or 'cannot read'}") from None
+            for binding in parse_stream(io.StringIO(text)):
+                if binding.error:
+                    raise UsageError(f"--secrets: {path}:{binding.original.line}: cannot parse this line")
+                if binding.key:
+                    self.values[binding.key] = binding.value or ""
+
+    def given(self, key: str) -> str | None:
+        """The value from the secrets file or the environment, without asking."""
+        self.asked.add(key)
+        return self.values.get(key) or os.environ.get(key) or None
+
+    def unused(self) -> list[str]:
+        """Keys of the secrets file that this run never asked for: reported, never written."""
+        return [key for key in self.values if key not in self.asked]
+
+    def get(self, key: str, default=None):
+        value = self.given(key)
+        if not value and self.prompt:
+            value = getpass.getpass(f"{key} (empty to skip): ").strip()
+            self.values[key] = value
+        return value or default
