@@ -89,11 +89,12 @@ def test_a_domain_must_be_one_host_name(demo, domain, why):
 
 
 def test_an_internationalised_domain_is_written_as_punycode(demo):
-    run = invoke("fix-prod", "--project", str(demo), "--domain", "bücher.example", "--domain", DOMAIN)
-    assert run.returncode in (0, 1), run.stderr
-    production = (demo / ".env.production").read_text()
-    assert f"ALLOWED_HOSTS=xn--bcher-kva.example,{DOMAIN}" in production
-    assert "bücher" not in production
+    run = invoke("fix-prod", "--project", str(demo), "--domain", "bücher.example", "--domain", DOMAIN,
+                 "--check", "--diff", "--format", "json")
+    assert run.returncode == 1, run.stderr
+    diff = "".join(change["diff"] or "" for change in json.loads(run.stdout)["hosts"][0]["changes"])
+    assert f"+ALLOWED_HOSTS=xn--bcher-kva.example,{DOMAIN}" in diff
+    assert "bücher" not in diff
 
 
 def test_a_domain_host_var_must_be_host_names(tmp_path):
