@@ -266,7 +266,8 @@ def test_no_backup_skips_the_backup(demo):
 
 
 def test_switch_to_postgres_create_copy_and_verify(demo, postgres_db, redis_server, tmp_path):
-    url = f"postgres://remediation_role:PLANTEDpgpass@127.0.0.1:5432/{postgres_db}_new"
+    role = postgres_db.replace("remediation_test_", "role_")  # per test: a killed run's leftover role never collides
+    url = f"postgres://{role}:PLANTEDpgpass@127.0.0.1:5432/{postgres_db}_new"
     sqlite_before = tree_digest(demo / "backend")["db.sqlite3"]
     try:
         before = tree_digest(demo)
@@ -284,7 +285,7 @@ def test_switch_to_postgres_create_copy_and_verify(demo, postgres_db, redis_serv
                                  "--secrets", str(secrets_file(tmp_path)))
         assert run.returncode == 0, run.stdout + run.stderr
         fixes = {f["name"]: f for f in document["hosts"][0]["fixes"]}
-        assert fixes["database"]["status"] == "changed" and "created role remediation_role" in fixes["database"]["message"]
+        assert fixes["database"]["status"] == "changed" and f"created role {role}" in fixes["database"]["message"]
         assert "every table's row count matches" in fixes["copy_data"]["message"]
         assert document["hosts"][0]["audit"]["verdict"]["production"] in ("ready", "partial")
         assert document["blocked"] is False
@@ -294,7 +295,7 @@ def test_switch_to_postgres_create_copy_and_verify(demo, postgres_db, redis_serv
         assert again.returncode == 0 and document["hosts"][0]["recap"]["changed"] == 0
     finally:
         subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c", f'DROP DATABASE IF EXISTS "{postgres_db}_new" WITH (FORCE)',
-                        "-c", "DROP ROLE IF EXISTS remediation_role"], capture_output=True)
+                        "-c", f'DROP ROLE IF EXISTS "{role}"'], capture_output=True)
 
 
 def test_database_url_that_does_not_answer(demo):
