@@ -91,7 +91,8 @@ def test_the_exception_is_still_readable(hostile):
     assert env["DEBUG"] == "True"
 
 
-def test_a_false_under_a_private_name_does_not_mask_every_false(demo):
+def test_a_false_under_a_private_name_does_not_mask_every_false(lenient_demo):
+    demo = lenient_demo  # DEBUG=False with a development ENVIRONMENT: the strict demo refuses it
     env = demo / ".env"
     env.write_text(env.read_text().replace("DEBUG=True", "DEBUG=False") + "\nUSE_PRIVATE_NETWORK=False\n")
     run = invoke("audit", "--project", str(demo), "--format", "json")

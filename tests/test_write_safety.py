@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, invoke
+from conftest import REPO, invoke, tree_digest
 
 from remediation.changes import STATE_DIR, ChangeFailed, FileChange, RunRecord, UnsafeState
 from remediation.envfile import EnvDocument
@@ -283,6 +283,11 @@ def test_fix_prod_keeps_crlf_and_bytes_and_rollback_gives_them_back(demo, prod_e
 
 
 def test_a_byte_that_is_not_utf8_in_the_development_env_stays_that_byte(demo):
+    # The demo's settings load .env with python-dotenv (UTF-8), so with such a byte the project
+    # itself cannot start and fix-prod rightly writes nothing (below): here a project that does
+    # not read .env itself (its environment comes from outside, as under systemd) is used.
+    settings = demo / "backend" / "config" / "settings.py"
+    settings.write_text(settings.read_text().replace('load_dotenv(BASE_DIR.parent / ".env")', "pass"))
     dev = demo / ".env"
     dev.write_bytes(dev.read_bytes() + b"# d\xe9veloppement\nGREETING=caf\xe9\n")
     before = sha(dev)
@@ -292,6 +297,16 @@ def test_a_byte_that_is_not_utf8_in_the_development_env_stays_that_byte(demo):
     assert b"# d\xe9veloppement\nGREETING=caf\xe9\n" in production
     assert b"\xef\xbf\xbd" not in production
     assert sha(dev) == before
+
+
+def test_a_development_env_the_project_cannot_decode_writes_nothing(demo):
+    dev = demo / ".env"
+    dev.write_bytes(dev.read_bytes() + b"GREETING=caf\xe9\n")
+    before = tree_digest(demo)
+    run = invoke("fix-prod", "--project", str(demo), "--domain", DOMAIN)
+    assert run.returncode == 1 and "Traceback" not in run.output, run.stderr
+    assert "UnicodeDecodeError" in run.stdout and "nothing written" in run.stdout
+    assert tree_digest(demo) == before
 
 
 # --- item 3: rollback writes only where a run wrote ----------------------------------------------
