@@ -20,15 +20,14 @@ that, once the project's settings are loaded as manage.py loads them, the defaul
 
 from __future__ import annotations
 
-import io
 import json
 import posixpath
 
-from dotenv.parser import parse_stream
 
 from ..changes import ChangeFailed
 from ..manage import dbadmin, last_error_line, manage
 from ..masking import mask_url, scrub, secret_values
+from ..facts import parse_env_text
 from ..runner import UsageError
 from ..transport import TransportError
 from .base import CHANGED, FAILED, OK, Outcome
@@ -80,7 +79,7 @@ def development_env(ctx) -> tuple[str | None, dict[str, str]]:
         path = posixpath.join(folder, ".env")
         text = ctx.transport.read_text(path)
         if text is not None:
-            return path, {b.key: b.value or "" for b in parse_stream(io.StringIO(text)) if b.key and not b.error}
+            return path, parse_env_text(path, text).values
     return None, {}
 
 

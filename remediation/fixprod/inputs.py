@@ -4,12 +4,11 @@ prompt (hidden input) when a terminal is attached."""
 from __future__ import annotations
 
 import getpass
-import io
 import os
 from pathlib import Path
 
-from dotenv.parser import parse_stream
 
+from ..facts import parse_env_text
 from ..runner import UsageError
 
 
@@ -26,11 +25,10 @@ class Inputs:
                 text = path.read_text(encoding="utf-8")
             except OSError as exc:
                 raise UsageError(f"--secrets: {path}: {exc.strerror or 'cannot read'}") from None
-            for binding in parse_stream(io.StringIO(text)):
-                if binding.error:
-                    raise UsageError(f"--secrets: {path}:{binding.original.line}: cannot parse this line")
-                if binding.key:
-                    self.values[binding.key] = binding.value or ""
+            parsed = parse_env_text(path, text)
+            if parsed.errors:
+                raise UsageError(f"--secrets: {parsed.errors[0]}")
+            self.values.update(parsed.values)
 
     def given(self, key: str) -> str | None:
         """The value from the secrets file or the environment, without asking."""
