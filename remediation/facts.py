@@ -97,11 +97,6 @@ class GitFacts:
     error: str | None = None
 
 
-def strip_credentials(url: str) -> str:
-    """A remote URL without any user info (``scheme://user:pw@host`` and scp-style ``user@host:path``)."""
-    return strip_userinfo(url)
-
-
 def read_git(root: Path) -> GitFacts:
     import git
 
@@ -129,7 +124,7 @@ def read_git(root: Path) -> GitFacts:
             remote_name = repo.remotes[0].name
         if remote_name:
             facts.remote = remote_name
-            facts.remote_url = strip_credentials(repo.remotes[remote_name].url)
+            facts.remote_url = strip_userinfo(repo.remotes[remote_name].url)
         if tracking is not None and tracking.is_valid() and facts.head:
             facts.upstream = tracking.name
             facts.ahead = int(repo.git.rev_list("--count", f"{tracking.name}..HEAD"))
@@ -362,7 +357,7 @@ def gather(project, python: str | None = None, env_file: str | None = None, tran
 def remote_git(found: dict) -> GitFacts:
     facts = GitFacts(**{k: v for k, v in found.items() if k in GitFacts.__dataclass_fields__})
     if facts.remote_url:
-        facts.remote_url = strip_credentials(facts.remote_url)
+        facts.remote_url = strip_userinfo(facts.remote_url)
     return facts
 
 
