@@ -8,18 +8,9 @@ import json
 import subprocess
 
 from conftest import invoke, tree_digest
+from test_fix_prod import DOMAIN, SECRETS
 from dotenv import dotenv_values
 
-DOMAIN = "thebot.example.com"
-SECRETS = {
-    "TELEGRAM_BOT_TOKEN": "123456789:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQ",
-    "OPENROUTER_API_KEY": "sk-or-v1-PLANTEDopenrouter0123",
-    "YOOKASSA_SHOP_ID": "506751",
-    "YOOKASSA_SECRET_KEY": "live_PLANTEDyookassa0123",
-    "EMAIL_HOST": "smtp.example.com",
-    "EMAIL_HOST_USER": "bot@example.com",
-    "EMAIL_HOST_PASSWORD": "PLANTED-smtp-pass-0123",
-}
 DECIDED_FROM_THE_PROBE = ("security_flags", "migrate", "copy_data", "collectstatic")
 
 
@@ -40,6 +31,14 @@ def states(host):
 def settings_line(project, text):
     lines = (project / "backend" / "config" / "settings.py").read_text().splitlines()
     return next(number for number, line in enumerate(lines, 1) if text in line)
+
+
+def raise_in_production(project, exception: str) -> None:
+    """The demo's production validation block raises ``exception`` first (naming no variable)."""
+    settings = project / "backend" / "config" / "settings.py"
+    head = "if not DEBUG:\n    from django.core.exceptions import ImproperlyConfigured\n"
+    assert head in settings.read_text()
+    settings.write_text(settings.read_text().replace(head, f"{head}\n    raise {exception}\n"))
 
 
 def assert_stopped_closed(run, host):
@@ -72,11 +71,7 @@ def test_strict_demo_asks_for_the_database_and_writes_nothing(demo):
 
 
 def test_settings_that_raise_in_production_naming_no_variable(demo):
-    settings = demo / "backend" / "config" / "settings.py"
-    settings.write_text(settings.read_text().replace(
-        "if not DEBUG:\n    from django.core.exceptions import ImproperlyConfigured\n",
-        "if not DEBUG:\n    from django.core.exceptions import ImproperlyConfigured\n\n"
-        "    raise RuntimeError('production is not configured yet')\n"))
+    raise_in_production(demo, "RuntimeError('production is not configured yet')")
     before = tree_digest(demo)
     run, host = fix_prod(demo, "--domain", DOMAIN, "--database-url", "postgres://u:PLANTEDpw@127.0.0.1:5432/thebot")
     assert_stopped_closed(run, host)
@@ -137,11 +132,7 @@ def test_secrets_file_supplies_any_key_the_settings_ask_for_and_unknown_keys_are
 
 
 def test_text_report_names_the_settings_error_as_data(demo):
-    settings = demo / "backend" / "config" / "settings.py"
-    settings.write_text(settings.read_text().replace(
-        "if not DEBUG:\n    from django.core.exceptions import ImproperlyConfigured\n",
-        "if not DEBUG:\n    from django.core.exceptions import ImproperlyConfigured\n\n"
-        "    raise RuntimeError('[bold]not markup[/bold]')\n"))
+    raise_in_production(demo, "RuntimeError('[bold]not markup[/bold]')")
     run = invoke("fix-prod", "--project", str(demo), "--domain", DOMAIN)
     assert run.returncode == 1
     assert "RuntimeError: [bold]not markup[/bold] at config/settings.py:" in run.stdout
