@@ -228,6 +228,15 @@ class Transport:
         """Hold an exclusive lock on ``path`` while the returned context is open (remediation/lock.py)."""
         raise NotImplementedError
 
+    def put_file(self, local: str, remote: str, mode: int = 0o600) -> None:
+        """Copy the controller's file ``local`` to ``remote`` on the host (not atomic: callers write
+        to a temp name they own and rename)."""
+        raise NotImplementedError
+
+    def get_file(self, remote: str, local: str) -> None:
+        """Copy the host's file ``remote`` to ``local`` on the controller."""
+        raise NotImplementedError
+
 
 class Local(Transport):
     name = "localhost"
@@ -360,6 +369,13 @@ class Local(Transport):
 
     def copy(self, src: str, dst: str) -> None:
         shutil.copy2(src, dst)
+
+    def put_file(self, local: str, remote: str, mode: int = 0o600) -> None:
+        shutil.copyfile(local, remote)
+        os.chmod(remote, mode)
+
+    def get_file(self, remote: str, local: str) -> None:
+        shutil.copyfile(remote, local)
 
     def remove(self, path: str) -> None:
         Path(path).unlink(missing_ok=True)

@@ -98,6 +98,12 @@ class Ssh(Transport):
     def copy(self, src: str, dst: str) -> None:
         self.files.copy(src, dst)
 
+    def put_file(self, local: str, remote: str, mode: int = 0o600) -> None:
+        self.files.put_file(local, remote, mode)
+
+    def get_file(self, remote: str, local: str) -> None:
+        self.files.get_file(remote, local)
+
     def remove(self, path: str) -> None:
         self.files.remove(path)
 

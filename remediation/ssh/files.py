@@ -183,6 +183,21 @@ class SshFiles:
                                                                   else errno.EIO)
             raise OSError(code, f"cp failed on {self.label}: {reason}", src)
 
+    def put_file(self, local: str, remote: str, mode: int = 0o600) -> None:
+        """SFTP upload, created with ``mode`` before any byte is written."""
+
+        def put(sftp):
+            with open(local, "rb") as source, sftp.open(remote, "wb") as target:
+                target.chmod(mode)
+                target.set_pipelined(True)
+                while chunk := source.read(1 << 20):
+                    target.write(chunk)
+
+        self._file_op(put, remote)
+
+    def get_file(self, remote: str, local: str) -> None:
+        self._file_op(lambda sftp: sftp.get(remote, local), remote)
+
     def remove(self, path: str) -> None:
         try:
             self._file_op(lambda sftp: sftp.remove(path), path)
