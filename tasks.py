@@ -135,3 +135,39 @@ def demo(c, dest):
     from remediation import cli
 
     _exit(cli.demo(dest))
+
+
+DEPLOY_HELP = {
+    "inventory": "inventory whose hosts have deploy_to (and python, app_bind, process_manager...: see the README)",
+    "limit": FLEET_HELP["limit"],
+    "project": "local git checkout of the Django project to deploy (default: the bundled demo)",
+    "ref": "commit, branch or tag to deploy (default: the current branch's HEAD); it must be pushed",
+    "serial": "hosts per batch: a number or a percentage (default: all at once)",
+    "max-fail-percentage": "go on while at most this percentage of hosts failed (default: stop on the first)",
+    "check": "run the gate and print the plan per host; change nothing",
+    "keep": "good releases to keep per host (default 5; current and previous always stay)",
+    "allow-blocked": "deploy even when the audit of the release blocks production",
+    "allow-unsafe-migrations": "deploy even when a migration is one the running release cannot survive",
+    "fetch-backup": "copy each pre-deploy database backup to this folder on the controller",
+    "frontend": "auto (build with npm ci when there is a lockfile) or skip",
+    "format": "text or json",
+    "output": "write the report to this file",
+    "accept-new-host-keys": FLEET_HELP["accept-new-host-keys"],
+    "known-hosts": FLEET_HELP["known-hosts"],
+    "ask-become-pass": FLEET_HELP["ask-become-pass"],
+}
+
+
+@task(klass=AnsibleFlags, help=DEPLOY_HELP)
+def deploy(c, inventory=None, limit=None, project=None, ref=None, serial=None, max_fail_percentage=None, check=False,
+           keep="5", allow_blocked=False, allow_unsafe_migrations=False, fetch_backup=None, frontend="auto",
+           format="text", output=None, accept_new_host_keys=False, known_hosts=None, ask_become_pass=False):
+    """Ship a commit to the inventory's hosts: gate, migrate once, switch in batches, health check, roll back."""
+    from remediation import cli
+
+    _exit(cli.deploy(inventory, limit, dict(project=project, ref=ref, serial=serial,
+                                             max_fail_percentage=max_fail_percentage, check=check, keep=keep,
+                                             allow_blocked=allow_blocked,
+                                             allow_unsafe_migrations=allow_unsafe_migrations,
+                                             fetch_backup=fetch_backup, frontend=frontend),
+                     fmt=format, output=output, ssh=_ssh(accept_new_host_keys, known_hosts, ask_become_pass)))

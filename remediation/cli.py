@@ -245,3 +245,14 @@ def demo(dest: str) -> int:
     shutil.copytree(DEMO_PROJECT, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     print(f"demo project copied to {target}")
     return EXIT_READY
+
+
+def deploy(inventory, limit, options: dict, fmt: str, output, ssh) -> int:
+    """invoke deploy: bad input is one line and exit 2; otherwise the recap and 0 or 1."""
+    from .deploy import commands
+    from .deploy.options import DeployOptions
+
+    try:
+        return commands.deploy(inventory, limit, DeployOptions(**options), fmt, output, ssh)
+    except UsageError as exc:
+        return fail(str(exc))

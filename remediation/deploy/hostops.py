@@ -1,0 +1,98 @@
+"""The file-system steps of a deploy on one host: folders, the release's tree, the ``current`` switch.
+
+Each step is made whole before it becomes visible: the tree is unpacked under ``releases/.tmp-<id>``
+and renamed into place once its record is written; ``current`` is switched by renaming a new
+symlink over it (``mv -T``: rename(2), atomic), never by ``rm`` then ``ln`` (Capistrano's 404s).
+Commands are plain POSIX tools (tar, mv, ln, df) run through the transport, the only code that
+knows whether the host is this machine.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+
+from ..changes import ChangeFailed
+from ..transport import Transport
+from . import records
+from .layout import TEMP_PREFIX, VENV_LINK, Layout
+
+
+def sh(transport: Transport, script: str, *args: str, what: str, timeout: float = 600) -> str:
+    result = transport.run(["sh", "-c", script, "sh", *args], timeout=timeout)
+    if result.returncode != 0:
+        lines = [line for line in (result.stderr or result.stdout).strip().splitlines() if line.strip()]
+        raise ChangeFailed(f"{what}: {lines[-1][:300] if lines else f'exit status {result.returncode}'}")
+    return result.stdout
+
+
+def prepare(transport: Transport, layout: Layout) -> None:
+    """The layout's folders; shared ones the app writes are left to the service set-up's owner."""
+    for path in (layout.releases, layout.shared, layout.venvs, layout.state, layout.backups, layout.static,
+                 layout.media, layout.logs, layout.bin):
+        transport.makedirs(path, 0o755)
+
+
+def free_bytes(transport: Transport, path: str) -> int | None:
+    """Free space of the file system holding ``path`` (its nearest existing parent)."""
+    script = 'p=$1; while [ ! -e "$p" ]; do p=$(dirname -- "$p"); done; df -Pk -- "$p" | tail -n 1'
+    result = transport.run(["sh", "-c", script, "sh", path], timeout=60)
+    fields = result.stdout.split()
+    if result.returncode != 0 or len(fields) < 4 or not fields[3].isdigit():
+        return None
+    return int(fields[3]) * 1024
+
+
+def upload_tree(transport: Transport, layout: Layout, rid: str, bundle: str) -> str:
+    """The commit's tar unpacked under ``releases/.tmp-<id>``; returns that folder."""
+    temp = layout.release_temp(rid)
+    archive = posixpath.join(layout.state, f"{TEMP_PREFIX}{rid}.tar")
+    sh(transport, 'rm -rf -- "$1" && mkdir -p -- "$1"', temp, what="cannot make the release folder")
+    try:
+        transport.put_file(bundle, archive)
+    except OSError as exc:
+        transport.remove(archive)
+        raise ChangeFailed(f"upload of the release failed: {exc.strerror or exc}") from None
+    try:
+        sh(transport, 'tar -xf "$1" -C "$2"', archive, temp, what="unpacking the release failed")
+    finally:
+        transport.remove(archive)
+    return temp
+
+
+def finish_release(transport: Transport, layout: Layout, rid: str, venv: str, release: records.Release) -> str:
+    """Link the venv and shared files in, write the record, rename the release into place."""
+    temp = layout.release_temp(rid)
+    transport.run(["ln", "-sfn", venv, posixpath.join(temp, VENV_LINK)], timeout=60)
+    records.write(transport, posixpath.join(temp, records.RELEASE_RECORD), release)
+    final = layout.release(rid)
+    sh(transport, 'rm -rf -- "$2" && mv -T -- "$1" "$2"', temp, final, what="cannot move the release into place")
+    return final
+
+
+def discard_temp(transport: Transport, layout: Layout, rid: str) -> None:
+    transport.run(["rm", "-rf", "--", layout.release_temp(rid)], timeout=600)
+
+
+def link_shared(transport: Transport, release_dir: str, inside: str, shared: str) -> None:
+    """Replace ``release_dir/inside`` (a folder of the commit, if any) by a link to ``shared``."""
+    target = posixpath.join(release_dir, inside)
+    sh(transport, 'rm -rf -- "$1" && mkdir -p -- "$(dirname -- "$1")" && ln -s -- "$2" "$1"', target, shared,
+       what=f"cannot link {inside} to {shared}")
+
+
+def switch(transport: Transport, layout: Layout, rid: str) -> None:
+    """Point ``current`` at ``releases/<rid>``: a new symlink renamed over the old one (atomic)."""
+    temp = layout.current + f".{TEMP_PREFIX}{rid}"
+    sh(transport, 'ln -sfn -- "$1" "$2" && mv -Tf -- "$2" "$3"', layout.release(rid), temp, layout.current,
+       what="cannot switch current")
+
+
+def remove_release(transport: Transport, layout: Layout, rid: str) -> None:
+    sh(transport, 'rm -rf -- "$1"', layout.release(rid), what=f"cannot remove release {rid}")
+
+
+def stray_temps(transport: Transport, layout: Layout) -> list[str]:
+    """Half-made releases a killed run left (only ever under a temp name): removed by the next run."""
+    result = transport.run(["sh", "-c", f'cd -- {shlex.quote(layout.releases)} 2>/dev/null && ls -1a'], timeout=60)
+    return [name for name in result.stdout.split() if name.startswith(TEMP_PREFIX)]
