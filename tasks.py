@@ -28,6 +28,8 @@ FLEET_HELP = {
 }
 
 
+DEPLOY_HELP_INVENTORY = "inventory whose hosts have deploy_to (and python, app_bind, process_manager...: see the README)"
+
 PROBE_HELP = {"probe-timeout": "seconds the project's Django may take before its probe is killed and reported as "
                                "django.settings_timeout (default 60; host var probe_timeout)"}
 
@@ -118,15 +120,34 @@ def fix_prod(c, project=None, python=None, env_file=None, domain=None, database_
                        forks=forks, probe_timeout=probe_timeout, ssh=_ssh(accept_new_host_keys, known_hosts, ask_become_pass)))
 
 
-@task(klass=AnsibleFlags, help={"project": "Django project folder (default: the bundled demo)",
-                                "database": "restore the databases backed up before migrate too", **FLEET_HELP})
+@task(klass=AnsibleFlags, optional=["release"],
+      help={"project": "Django project folder (default: the bundled demo)",
+            "database": "fix-prod: restore the databases backed up before migrate too; with --release: restore "
+                        "the backup taken before the current release migrated (asks first)",
+            "release": "roll a deploy back: to the previous good release, or to --release ID",
+            "force": "with --release: roll back even when the target release lacks applied migrations",
+            "yes": "with --release --database: do not ask before restoring the database",
+            **FLEET_HELP})
 def rollback(c, project=None, database=False, inventory=None, limit=None, forks="5", accept_new_host_keys=False,
-             known_hosts=None, ask_become_pass=False):
-    """Undo the last fix-prod run: files from their backups, and with --database the database."""
+             known_hosts=None, ask_become_pass=False, release=None, force=False, yes=False):
+    """Undo the last fix-prod run (files from their backups; --database: the database), or with
+    --release switch a deploy back to the previous good release."""
     from remediation import cli
 
-    _exit(cli.rollback(project, database=database, inventory=inventory, limit=limit, forks=forks,
-                       ssh=_ssh(accept_new_host_keys, known_hosts, ask_become_pass)))
+    ssh = _ssh(accept_new_host_keys, known_hosts, ask_become_pass)
+    if release:
+        _exit(cli.deploy_rollback(inventory, limit, None if release is True else release, force, database, yes, ssh))
+        return
+    _exit(cli.rollback(project, database=database, inventory=inventory, limit=limit, forks=forks, ssh=ssh))
+
+
+@task(klass=AnsibleFlags, help={"inventory": DEPLOY_HELP_INVENTORY, "limit": FLEET_HELP["limit"],
+                                "format": "text or json"})
+def releases(c, inventory=None, limit=None, format="text", accept_new_host_keys=False, known_hosts=None):
+    """List each host's releases: id, state (current, previous, failed, old), commit, time, who deployed."""
+    from remediation import cli
+
+    _exit(cli.releases(inventory, limit, format, _ssh(accept_new_host_keys, known_hosts)))
 
 
 @task(help={"dest": "folder to copy the bundled demo project into"})
@@ -138,7 +159,7 @@ def demo(c, dest):
 
 
 DEPLOY_HELP = {
-    "inventory": "inventory whose hosts have deploy_to (and python, app_bind, process_manager...: see the README)",
+    "inventory": DEPLOY_HELP_INVENTORY,
     "limit": FLEET_HELP["limit"],
     "project": "local git checkout of the Django project to deploy (default: the bundled demo)",
     "ref": "commit, branch or tag to deploy (default: the current branch's HEAD); it must be pushed",

@@ -256,3 +256,21 @@ def deploy(inventory, limit, options: dict, fmt: str, output, ssh) -> int:
         return commands.deploy(inventory, limit, DeployOptions(**options), fmt, output, ssh)
     except UsageError as exc:
         return fail(str(exc))
+
+
+def releases(inventory, limit, fmt: str, ssh) -> int:
+    from .deploy import commands
+
+    try:
+        return commands.releases(inventory, limit, fmt, ssh)
+    except UsageError as exc:
+        return fail(str(exc))
+
+
+def deploy_rollback(inventory, limit, release, force: bool, database: bool, yes: bool, ssh) -> int:
+    from .deploy import commands
+
+    try:
+        return commands.rollback(inventory, limit, release, force, database, yes, ssh)
+    except UsageError as exc:
+        return fail(str(exc))

@@ -70,3 +70,94 @@ def deploy(inventory, limit, options: DeployOptions, fmt: str, output: str | Non
     secrets = set().union(*(run.secrets for run in deployment.runs))
     emit(json.dumps(report, indent=2) + "\n" if fmt == "json" else recap_text(report), output, secrets)
     return status
+
+
+class _Settings:
+    """What rollback's health check and services need from a deploy (no bundle, no commit)."""
+
+    def __init__(self, beat_host: str):
+        self.beat_host = beat_host
+        self.manage_rel = ""
+        self.options = DeployOptions.__new__(DeployOptions)
+        self.options.health_attempts, self.options.health_interval = 10, 1.0
+
+
+def _runs(inventory, limit, ssh, progress: bool):
+    from ..fleet import transport_for
+    from .display import Display
+    from .hostrun import HostDeploy
+    from .hostvars import choose, host_config
+    from .phases import connect
+    from .run import in_parallel
+
+    hosts = load(inventory, limit)
+    display = Display([h.name for h in hosts], enabled=progress)
+    runs = [HostDeploy(h, host_config(h, "app"), display) for h in hosts]
+    in_parallel(runs, lambda r: connect(r, transport_for(r.host, ssh)))
+    return runs, display, choose([r.config for r in runs], "beat")
+
+
+def releases(inventory, limit, fmt: str, ssh: SshOptions) -> int:
+    from . import revert
+
+    runs, display, _ = _runs(inventory, limit, ssh, progress=False)
+    table = {}
+    for run in runs:
+        if run.transport is not None and not run.error:
+            table[run.name] = revert.list_releases(run)
+        else:
+            table[run.name] = {"error": run.error}
+        if run.transport is not None:
+            run.transport.close()
+    if fmt == "json":
+        emit(json.dumps(table, indent=2) + "\n", None, set())
+    else:
+        lines = []
+        for host, rows in table.items():
+            lines.append(f"{host}:")
+            if isinstance(rows, dict):
+                lines.append(f"  unreachable: {rows['error']}")
+                continue
+            lines += [f"  {r['id']:<28} {r['state']:<8} {r['commit'][:12]:<12} {r['time']:<20} {r['deployer']}"
+                      + (f"  ({r['reason']})" if r.get("reason") else "") for r in rows] or ["  no releases"]
+        emit("\n".join(lines) + "\n", None, set())
+    return 1 if any(isinstance(rows, dict) for rows in table.values()) else 0
+
+
+def rollback(inventory, limit, release: str | None, force: bool, database: bool, yes: bool, ssh: SshOptions) -> int:
+    from ..lock import holder_info
+    from . import phases, revert
+    from .hostrun import FAILED, StepFailed
+    from .run import in_parallel
+
+    runs, display, beat_host = _runs(inventory, limit, ssh, progress=True)
+    settings = _Settings(beat_host)
+
+    def confirm(question: str) -> bool:
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            return False
+        return input(question + " [y/N] ").strip().lower() in ("y", "yes")
+
+    def one(run):
+        phases.lock(run, holder_info("rollback"))
+        try:
+            target = revert.rollback(run, release, force, database, confirm, settings)
+            run.status = "changed"
+            run.error = ""
+            display.line(f"[{run.name}] rolled back to {target}")
+        except UsageError as exc:
+            run.status, run.error = FAILED, str(exc)
+            raise StepFailed(str(exc)) from None
+
+    with display:
+        in_parallel([r for r in runs if r.transport is not None and not r.error], one)
+    for run in runs:
+        phases.unlock(run)
+        if run.transport is not None:
+            run.transport.close()
+    lines = [f"{r.name}: {r.status}" + (f": {r.error}" if r.error else "") for r in runs]
+    secrets = set().union(*(r.secrets for r in runs))
+    emit("ROLLBACK RECAP\n" + "\n".join(lines) + "\n", None, secrets)
+    return 0 if all(r.status == "changed" for r in runs) else 1

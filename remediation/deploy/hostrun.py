@@ -83,9 +83,7 @@ class HostDeploy:
                 self.status, self.error = FAILED, f"{name}: {self.clean(detail)}"
                 raise StepFailed(self.error) from None
             return None
-        detail = value if isinstance(value, str) else ""
-        self._record(name, OK if not isinstance(value, tuple) else value[0], start, detail if detail else
-                     (value[1] if isinstance(value, tuple) else ""))
+        self._record(name, OK, start, value if isinstance(value, str) else "")
         return value
 
     def _record(self, name: str, status: str, start: float, detail: str) -> None:

@@ -96,10 +96,7 @@ def stage(run: HostDeploy, dep) -> None:
 
 
 def host_python_version(run: HostDeploy) -> str:
-    if not getattr(run, "_pyver", None):
-        result = run.transport.run([run.config.python, "-c", "import sys; print(sys.version)"], timeout=60)
-        run._pyver = result.stdout.strip() if result.returncode == 0 else "unknown"
-    return run._pyver
+    return venvs.python_version(run.transport, run.config.python)
 
 
 def migration_gate(run: HostDeploy, dep) -> str:
@@ -123,7 +120,7 @@ def discard(run: HostDeploy, dep) -> None:
     try:
         hostops.discard_temp(run.transport, run.layout, dep.rid)
         if run.venv_created and dep.options.check:
-            venvs.remove(run.transport, run.venv)
+            venvs.remove(run.transport, run.layout, [run.venv])
     except Exception:  # the host is gone: the next deploy removes stray temp folders
         pass
 
@@ -229,8 +226,7 @@ def cleanup(run: HostDeploy, dep) -> None:
                 run.transport.remove(old.backup)
         kept = [run.layout.release(r.id) for r in history.releases if r.id not in doomed]
         unused = venvs.unused(run.transport, run.layout, kept)
-        for venv in unused:
-            venvs.remove(run.transport, venv)
+        venvs.remove(run.transport, run.layout, unused)
         return f"removed {len(doomed)} old release(s) and {len(unused)} unused venv(s); kept {len(kept)}"
 
     run.step("cleanup", clean, fatal=False)
