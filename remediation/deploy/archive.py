@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import re
 import shutil
 import subprocess
 import tarfile
@@ -32,6 +33,8 @@ from ..runner import UsageError
 
 FRONTEND_DIRS = ("", "frontend")  # where a package.json makes a front end: the root, or frontend/
 SKIP_WALK = {"node_modules", ".git"}
+THROWN = re.compile(r"^(?:[A-Z]\w*)?Error: ")  # node's uncaught Error:, TypeError: ...
+ERROR = re.compile(r"\berror\b", re.I)  # tsc's "error TS2304", vite's "error during build:"
 NPM_TIMEOUT = 1800
 NPM_ENV = {"npm_config_audit": "false", "npm_config_fund": "false", "npm_config_update_notifier": "false",
            "npm_config_progress": "false"}
@@ -270,8 +273,13 @@ def _npm(npm: str, step: list[str], cwd: str, label: str) -> None:
         raise UsageError(f"{label}: {what} did not finish within {NPM_TIMEOUT}s") from None
     if done.returncode != 0:
         lines = [line.strip() for line in (done.stdout + "\n" + done.stderr).splitlines() if line.strip()]
-        tail = " | ".join(strip_userinfo(line) for line in lines[-3:]) or f"exit status {done.returncode}"
-        raise UsageError(f"{label}: {what} failed: {_one_line(tail)}")
+        # The cause (a thrown Error, tsc's "error TS..."), then the last lines; npm's own "npm error"
+        # lines only say that the script failed.
+        thrown = [line for line in lines if THROWN.match(line)]
+        causes = [n for n, line in enumerate(lines) if ERROR.search(line) and not line.startswith("npm error")]
+        picked = thrown[:1] or (lines[causes[0]:causes[0] + 2] if causes else [])  # vite: the reason is next
+        tail = " | ".join(strip_userinfo(line) for line in dict.fromkeys(picked + lines[-3:]))
+        raise UsageError(f"{label}: {what} failed: {_one_line(tail or f'exit status {done.returncode}', 500)}")
 
 
 def snapshot(root: str) -> dict[str, tuple]:
