@@ -40,8 +40,9 @@ def take_backup(transport: Transport, db: dbrestore.Database, target: str) -> st
         state = dbrestore.archive_state(transport, db, target)  # pg_restore --list, and the migrations' rows
     else:
         state = dbrestore.state(transport, db, target)
-    if not state["tables"]:
-        raise ChangeFailed(f"the backup {posixpath.basename(target)} holds no table: refused, nothing migrated")
+    if not state["tables"] and dbrestore.state(transport, db)["tables"]:
+        raise ChangeFailed(f"the backup {posixpath.basename(target)} holds no table but the database has some: "
+                           "refused, nothing migrated")
     return (f"backup {posixpath.basename(target)}: {size >> 10} KiB, {len(state['tables'])} table(s), "
             f"{len(state['migrations'])} applied migration(s), read back")
 
