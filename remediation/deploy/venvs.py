@@ -58,10 +58,13 @@ def requirements_hash(requirements_text: str, python_version: str) -> str:
 
 def python_version(transport, python: str, timeout: float = 60) -> str:
     """The host interpreter's identity: ``sys.version`` and the real path of its executable."""
-    result = transport.run([python, "-c", IDENTITY], timeout=timeout)
+    try:
+        result = transport.run([python, "-c", IDENTITY], timeout=timeout)
+    except TransportError as exc:
+        raise VenvError(f"the host's python does not run: {exc}") from None
     lines = result.stdout.strip().splitlines()
     if result.returncode != 0 or len(lines) != 2:
-        raise VenvError(f"{python}: does not run on {transport.name} ({_last(result.stderr) or 'no output'})")
+        raise VenvError(f"the host's python does not run: {python}: {_last(result.stderr) or 'no output'}")
     return " | ".join(lines)
 
 
