@@ -52,8 +52,8 @@ def normalize(requirements_text: str) -> str:
 
 
 def requirements_hash(requirements_text: str, python_version: str) -> str:
-    digest = hashlib.sha256(python_version.strip().encode("utf-8") + b"\0" + normalize(requirements_text).encode("utf-8"))
-    return digest.hexdigest()[:16]
+    text = python_version.strip() + "\0" + normalize(requirements_text)
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 def python_version(transport, python: str, timeout: float = 60) -> str:
