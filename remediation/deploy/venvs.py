@@ -118,7 +118,8 @@ def ensure(transport, layout: Layout, requirements_text: str, python: str, pip_a
             why = _last(installed.stderr, "ERROR:") or _last(installed.stdout) or f"exit status {installed.returncode}"
             raise VenvError(f"pip could not install the requirements: {why.removeprefix('ERROR: ')}")
         seconds = time.monotonic() - start
-        marker = {"python": identity, "requirements_sha256": hashlib.sha256(requirements_text.encode("utf-8", "surrogateescape")).hexdigest(),
+        text_digest = hashlib.sha256(requirements_text.encode("utf-8", "surrogateescape")).hexdigest()
+        marker = {"python": identity, "requirements_sha256": text_digest,
                   "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "seconds": round(seconds, 1)}
         transport.write_atomic(posixpath.join(path, COMPLETE), json.dumps(marker) + "\n", 0o644)
     except BaseException as exc:
