@@ -208,7 +208,8 @@ def test_a_committed_build_output_is_replaced_not_duplicated(with_frontend, tmp_
     (with_frontend / "frontend" / "dist").mkdir()
     (with_frontend / "frontend" / "dist" / "index.html").write_text("stale\n")
     (with_frontend / "frontend" / "dist" / "old.js").write_text("stale\n")
-    (with_frontend / "frontend" / "build.js").write_text('require("fs").rmSync("dist", {recursive: true});\n' + BUILD_JS)
+    wipe = 'require("fs").rmSync("dist", {recursive: true});\n'
+    (with_frontend / "frontend" / "build.js").write_text(wipe + BUILD_JS)
     git(with_frontend, "add", "-f", "frontend/dist")  # the demo's .gitignore has frontend/dist/
     commit_all(with_frontend, "dist committed")
     commit = archive.resolve(str(with_frontend))

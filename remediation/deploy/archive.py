@@ -108,7 +108,8 @@ def resolve(project: str, ref: str | None = None) -> Commit:
     remotes = [line.strip() for line in repo.git.branch("-r", "--contains", sha).splitlines()]
     remotes = [name for name in remotes if name and " -> " not in name]  # origin/HEAD -> origin/main
     if not remotes:
-        raise UsageError(f"{ref or branch or named} ({sha[:7]}) is not pushed: push it first (git push) or name a pushed ref")
+        raise UsageError(f"{ref or branch or named} ({sha[:7]}) is not pushed: "
+                         "push it first (git push) or name a pushed ref")
     upstream = None
     if branch:
         tracking = repo.heads[branch].tracking_branch()

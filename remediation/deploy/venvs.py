@@ -52,16 +52,19 @@ def normalize(requirements_text: str) -> str:
 
 
 def requirements_hash(requirements_text: str, python_version: str) -> str:
-    digest = hashlib.sha256(python_version.strip().encode("utf-8") + b"\0" + normalize(requirements_text).encode("utf-8"))
-    return digest.hexdigest()[:16]
+    text = python_version.strip() + "\0" + normalize(requirements_text)
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 def python_version(transport, python: str, timeout: float = 60) -> str:
     """The host interpreter's identity: ``sys.version`` and the real path of its executable."""
-    result = transport.run([python, "-c", IDENTITY], timeout=timeout)
+    try:
+        result = transport.run([python, "-c", IDENTITY], timeout=timeout)
+    except TransportError as exc:
+        raise VenvError(f"the host's python does not run: {exc}") from None
     lines = result.stdout.strip().splitlines()
     if result.returncode != 0 or len(lines) != 2:
-        raise VenvError(f"{python}: does not run on {transport.name} ({_last(result.stderr) or 'no output'})")
+        raise VenvError(f"the host's python does not run: {python}: {_last(result.stderr) or 'no output'}")
     return " | ".join(lines)
 
 
@@ -115,7 +118,8 @@ def ensure(transport, layout: Layout, requirements_text: str, python: str, pip_a
             why = _last(installed.stderr, "ERROR:") or _last(installed.stdout) or f"exit status {installed.returncode}"
             raise VenvError(f"pip could not install the requirements: {why.removeprefix('ERROR: ')}")
         seconds = time.monotonic() - start
-        marker = {"python": identity, "requirements_sha256": hashlib.sha256(requirements_text.encode()).hexdigest(),
+        text_digest = hashlib.sha256(requirements_text.encode("utf-8", "surrogateescape")).hexdigest()
+        marker = {"python": identity, "requirements_sha256": text_digest,
                   "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "seconds": round(seconds, 1)}
         transport.write_atomic(posixpath.join(path, COMPLETE), json.dumps(marker) + "\n", 0o644)
     except BaseException as exc:
