@@ -53,10 +53,21 @@ def unlock(run: HostDeploy) -> None:
 
 
 def read_env(run: HostDeploy) -> str:
-    text = run.transport.read_text(run.config.env_file)
-    if text is None:
-        raise gate.GateRefused(f"no production env file at {run.config.env_file}: put it there "
-                               "(invoke fix-prod writes one), mode 0600, readable by the app user alone")
+    path, user = run.config.env_file, run.config.app_user
+    info = run.transport.lstat(path)
+    if info is None:
+        raise gate.GateRefused(f"no production env file at {path}: put it there (invoke fix-prod writes one), "
+                               f"mode 0600, owned by {user}")
+    if info.kind != "file":
+        raise gate.GateRefused(f"{path} is a {info.kind}, not a file")
+    if info.mode & 0o077:
+        raise gate.GateRefused(f"{path} is readable by others (mode {info.mode:04o}): chmod 600 it, owned by {user}")
+    owner = run.transport.run(["id", "-u", user], timeout=60)
+    if owner.returncode != 0:
+        raise gate.GateRefused(f"the app user {user} does not exist on this host (create it: useradd --system {user})")
+    if owner.stdout.strip() != str(info.uid):
+        raise gate.GateRefused(f"{path} is not owned by the app user {user}: chown {user} it (mode 0600)")
+    text = run.transport.read_text(path)
     run.env = parse_env_text(None, text).values
     run.secrets |= secret_values(run.env)
     return f"production env: {len(run.env)} key(s) from {run.config.env_file}"
