@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -258,6 +259,14 @@ def test_a_database_that_does_not_answer(demo):
     error = one_error(plan_of(demo, {"DATABASE_URL": f"postgres://postgres:{quote(PASSWORD, safe='')}@127.0.0.1:1/x"}))
     assert error == {"type": "DatabaseError", "message": "OperationalError: connection failed: connection to server at "
                                                          "\"127.0.0.1\", port 1 failed: Connection refused"}
+
+
+def test_a_database_that_accepts_and_never_answers(demo):
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # listens, never accepts, never speaks
+        url = f"postgres://postgres:{quote(PASSWORD, safe='')}@127.0.0.1:{silent.getsockname()[1]}/x"
+        error = one_error(unapplied(Local(), sys.executable, str(demo / "backend"), {"DATABASE_URL": url},
+                                    connect_timeout=2))
+    assert error == {"type": "DatabaseError", "message": "OperationalError: connection timeout expired"}
 
 
 def test_a_broken_migration_file(demo):

@@ -248,14 +248,15 @@ def source() -> str:
 
 
 def unapplied(transport, python: str, manage_dir: str, env: dict, timeout: float = 120,
-              settings: str | None = None) -> dict:
+              settings: str | None = None, connect_timeout: int = 5) -> dict:
     """The unapplied migrations of the release at ``manage_dir`` against the database ``env`` names.
 
     ``{"plan": [...], "vendor": "postgresql", "error": None | {"type", "message"}}``; a host or
-    interpreter that cannot run the script is an error too (the gate then fails closed)."""
+    interpreter that cannot run the script is an error too (the gate then fails closed). A PostgreSQL
+    server that accepts but does not answer is given ``connect_timeout`` seconds (libpq's minimum is 2)."""
     from ..transport import TransportError
 
-    config = {"manage_dir": manage_dir, "env": dict(env or {}), "settings": settings, "timeout": 5}
+    config = {"manage_dir": manage_dir, "env": dict(env or {}), "settings": settings, "timeout": connect_timeout}
     try:
         return transport.run_script(python, source(), config, OPS_MARKER, timeout=timeout)
     except (TransportError, ValueError) as exc:
