@@ -226,7 +226,7 @@ MODEL_OPS = {"DeleteModel", "RenameModel", "AlterModelTable", "AddIndex", "Remov
 def operation_rules(op: dict, vendor: str) -> list[tuple[str, str]]:
     kind = op.get("type")
     if not str(op.get("module") or "").startswith("django."):
-        base = f" (a {op['django_base']})" if op.get("django_base") else ""
+        base = f" (a subclass of {op['django_base']})" if op.get("django_base") else ""
         return [("unknown-operation", f"is a third-party operation{base}: its effect on the running release "
                                       "is unknown, so it counts as unsafe")]
     if kind in FIELD_OPS:
