@@ -116,7 +116,7 @@ def migration_gate(run: HostDeploy, dep) -> str:
     answer = migration_ops.unapplied(run.transport, posixpath.join(temp, ".venv", "bin", "python"), manage_dir, run.env)
     if answer.get("error"):
         raise gate.GateRefused(f"the migration plan cannot be read: {answer['error'].get('message')}")
-    issues = miglint.lint(answer["plan"], run.facts.database.get("vendor") or "")
+    issues = miglint.lint(answer["plan"], answer.get("vendor") or run.facts.database.get("vendor") or "")
     ok, lines = miglint.gate(issues, dep.options.allow_unsafe_migrations)
     names = [f"{m['app']}.{m['name']}" for m in answer["plan"]]
     for other in dep.runs:
