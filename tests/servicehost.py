@@ -21,6 +21,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 APP_USER, APP_GROUP = "nobody", "nogroup"
 SYSTEM_PYTHON = "/usr/bin/python3"
 SUPERVISORD, SUPERVISORCTL = "/usr/bin/supervisord", "/usr/bin/supervisorctl"
@@ -90,6 +92,31 @@ def build_app_venv(dest: Path) -> Path:
                   "--no-index", "--find-links", str(demo_venv.wheel_cache()),
                   "gunicorn", "uvicorn-worker", "celery", "django", "psycopg2-binary", timeout=600)
     return dest
+
+
+def need(program: str) -> None:
+    """A tool the test needs: missing fails under CI, skips on a laptop (conftest's rule)."""
+    from conftest import _service_missing
+
+    if not shutil.which(program):
+        _service_missing(program)
+
+
+@pytest.fixture(scope="session")
+def service_world():
+    """One world-readable folder for the session: the app venv, and each test's DEPLOY_TO."""
+    folder = world_dir("deploy-services-")
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def app_venv(service_world) -> Path:
+    if not app_user_can_run(SYSTEM_PYTHON):
+        from conftest import _service_missing
+
+        _service_missing(f"{SYSTEM_PYTHON} with venv, runnable by {APP_USER}")
+    return build_app_venv(service_world / "venv")
 
 
 def free_port() -> int:
