@@ -14,6 +14,7 @@ import pytest
 from servicehost import SYSTEM_PYTHON, app_venv, need, service_world  # noqa: F401 (fixtures)
 
 from remediation.deploy import launcher, services
+from remediation.transport import Local
 from remediation.deploy.services import ServiceSpec, ServiceSpecError
 from remediation.transport import Local
 
@@ -187,3 +188,44 @@ def test_envexec_bad_env_file_one_line_exit_78(tmp_path, text, words):
     done = subprocess.run([SYSTEM_PYTHON, "-I", str(envexec), str(env), "--", "/bin/true"], capture_output=True,
                           text=True, timeout=60)
     assert (done.returncode, done.stdout, done.stderr) == (78, "", f"envexec: {tmp_path}/{words}\n")
+
+
+def test_systemd_install_writes_what_differs_and_reloads_only_then(tmp_path, monkeypatch):
+    """systemd cannot run here: ``systemctl`` is a stub that records its arguments (the one
+    stand-in in these tests); the files, their modes and the calls are real."""
+    stubs, calls = tmp_path / "stubs", tmp_path / "calls"
+    stubs.mkdir()
+    (stubs / "systemctl").write_text(f"#!/bin/sh\necho \"$*\" >> {calls}\n")
+    (stubs / "systemctl").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{stubs}:{os.environ['PATH']}")
+    unit_dir = tmp_path / "systemd"
+    spec = spec_for(tmp_path / "app", user="nobody", group="nogroup", systemd_unit_dir=str(unit_dir))
+
+    changed = services.install(Local(), spec)
+    names = ["thebot-web.socket", "thebot-web.service", "thebot-worker.service", "thebot-beat.service"]
+    assert changed == [*(f"{unit_dir}/{name}" for name in names), f"{tmp_path}/app/bin/envexec",
+                       f"{tmp_path}/app/bin/gunicorn.conf.py"]
+    assert oct((unit_dir / "thebot-web.service").stat().st_mode & 0o777) == "0o644"
+    assert (tmp_path / "app" / "bin" / "envexec").read_text() == launcher.source()
+    assert (tmp_path / "app" / "shared" / "beat").stat().st_uid != 0  # beat's schedule: the app user's
+    enable = "enable thebot-web.socket thebot-web.service thebot-worker.service thebot-beat.service"
+    assert calls.read_text().splitlines() == ["daemon-reload", enable]
+
+    assert services.install(Local(), spec) == []
+    assert calls.read_text().splitlines() == ["daemon-reload", enable, enable]
+
+    spec.beat = False  # another host runs beat now
+    assert services.install(Local(), spec) == [f"{unit_dir}/thebot-beat.service"]
+    assert not (unit_dir / "thebot-beat.service").exists()
+    assert calls.read_text().splitlines()[3:] == [
+        "disable --now thebot-beat.service", "daemon-reload",
+        "enable thebot-web.socket thebot-web.service thebot-worker.service"]
+
+
+def test_install_refuses_an_app_user_the_host_does_not_have(tmp_path):
+    spec = spec_for(tmp_path / "app", user="nosuchuser", group="nogroup", process_manager="supervisor",
+                    supervisor_conf_dir=str(tmp_path / "conf"))
+    with pytest.raises(services.ServiceError) as raised:
+        services.install(Local(), spec)
+    assert str(raised.value) == "app user 'nosuchuser': no such user on this host"
+    assert not (tmp_path / "app").exists() and not (tmp_path / "conf").exists()

@@ -74,6 +74,7 @@ class ServiceSpec:
     env_file: str = ""  # default DEPLOY_TO/shared/.env
 
     def __post_init__(self):
+        self.deploy_to = str(self.deploy_to)
         self.deploy_to = self.deploy_to.rstrip("/") if self.deploy_to not in ("", "/") else self.deploy_to
         self.env_file = self.env_file or Layout(self.deploy_to).env_file
         self.manage_rel = (self.manage_rel or ".").strip("/") or "."
@@ -218,6 +219,10 @@ def install(transport, spec: ServiceSpec) -> list[str]:
     Returns the paths written or removed; a second run with the same spec changes nothing and
     touches no running program."""
     layout = spec.layout
+    uid = transport.run(["id", "-u", spec.user], timeout=60)
+    if uid.returncode != 0 or uid.stdout.strip() == "0":
+        raise ServiceError(f"app user {spec.user!r}: " + ("has uid 0; services never run as root" if uid.returncode == 0
+                                                           else "no such user on this host"))
     for folder in (layout.bin, layout.logs, layout.media):
         transport.makedirs(folder, 0o755)
     if spec.beat:
