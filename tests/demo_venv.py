@@ -51,7 +51,7 @@ def cache_root() -> Path:
 
 def cache_key() -> str:
     digest = hashlib.sha256(PYPROJECT.read_bytes())
-    digest.update(f"{sys.implementation.cache_tag}-{sys.platform}".encode())
+    digest.update(f"{sys.implementation.cache_tag}-{sys.platform}-{host_pythons()}-2".encode())
     return digest.hexdigest()[:16]
 
 
@@ -82,6 +82,15 @@ def pip(python: str | Path, *args: str, timeout: float) -> None:
         raise BuildError(f"pip failed: {lines[-1].strip() if lines else done.returncode}")
 
 
+def host_pythons() -> list[str]:
+    """Other interpreters that install from the cache: /usr/bin/python3, the deploy tests' host Python
+    (its markers may differ from ours: 3.11.2 needs async-timeout where 3.11.7 does not)."""
+    system = "/usr/bin/python3"
+    if not os.path.exists(system) or os.path.realpath(system) == os.path.realpath(sys.executable):
+        return []
+    return [system]
+
+
 def wheel_cache() -> Path:
     """The folder of wheels for this pyproject, built (downloading) only when it is missing."""
     folder = cache_root() / f"demo-wheels-{cache_key()}"
@@ -93,6 +102,9 @@ def wheel_cache() -> Path:
         partial = folder.with_name(folder.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
         pip(sys.executable, "wheel", "--quiet", "--wheel-dir", str(partial), *requirements(), timeout=900)
+        for python in host_pythons():  # the deploy tests' hosts build venvs with the system's Python
+            pip(sys.executable, "--python", python, "wheel", "--quiet", "--wheel-dir", str(partial),
+                "--find-links", str(partial), *requirements(), "pip", "setuptools", timeout=900)
         shutil.rmtree(folder, ignore_errors=True)
         partial.rename(folder)
         (folder / DONE).write_text("")

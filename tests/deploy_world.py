@@ -27,6 +27,9 @@ import yaml
 from conftest import copy_demo, git, invoke, make_git_repo
 
 APP_USER = "remediation-app"
+# The hosts' interpreter for new venvs: the system's, as on a server (the app user must be able to
+# run it; the test venv's lives under /root, which only root may enter).
+HOST_PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 DOMAIN = "thebot.example.com"
 SECRETS = {"SECRET_KEY": "PLANTED-deploy-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
            "DB_PASSWORD": "PLANTED-db-pass-0123", "EMAIL_HOST_PASSWORD": "PLANTED-smtp-pass-0123",
@@ -124,7 +127,7 @@ class DeployHost:
 
     def vars(self, wheels: str) -> dict:
         found = {
-            "deploy_to": str(self.deploy_to), "python": sys.executable, "app": "thebot", "app_user": APP_USER,
+            "deploy_to": str(self.deploy_to), "python": HOST_PYTHON, "app": "thebot", "app_user": APP_USER,
             "app_bind": f"127.0.0.1:{self.port}", "process_manager": "supervisor",
             "supervisorctl": f"supervisorctl -c {self.conf}", "supervisor_conf_dir": str(self.conf.parent / "conf.d"),
             "health_path": "/api/health/", "pip_args": f"--no-index --find-links {wheels}",
@@ -198,6 +201,15 @@ class World:
     def close(self) -> None:
         for host in self.hosts:
             host.stop()
+
+
+def world_root(prefix: str) -> Path:
+    """A folder the app user may enter (pytest's tmp folders are under /tmp/pytest-of-root, mode 0700)."""
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix=f"remediation-{prefix}-", dir="/tmp"))
+    root.chmod(0o755)
+    return root
 
 
 def make_world(tmp_path: Path, database: str, wheels: str) -> World:

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from conftest import git
-from deploy_world import DOMAIN, SECRETS, drop_role, make_world
+from deploy_world import DOMAIN, SECRETS, cleanup_tree, drop_role, make_world, world_root
 
 pytestmark = pytest.mark.xdist_group("deploy-story")
 
@@ -33,7 +33,7 @@ def world(tmp_path_factory, demo_python):
     name = f"deploy_story_{int(time.time() * 1000) % 10**9}"
     admin = psycopg.connect(dbname="postgres", host="127.0.0.1", user="postgres", autocommit=True)
     admin.execute(f'CREATE DATABASE "{name}"')
-    made = make_world(tmp_path_factory.mktemp("story"), name, str(demo_venv.wheel_cache()))
+    made = make_world(world_root("story"), name, str(demo_venv.wheel_cache()))
     made.add_host("web1")
     try:
         yield made
@@ -42,6 +42,7 @@ def world(tmp_path_factory, demo_python):
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         drop_role(made.role)
         admin.close()
+        cleanup_tree(made.root)
 
 
 def get(host, path="/api/health/"):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from ..changes import ChangeFailed
 from . import services
 
 
@@ -28,6 +29,13 @@ def runs_worker(facts) -> bool:
 
 
 def spec_for(config, facts, manage_rel: str, beat: bool):
+    try:
+        return _spec_for(config, facts, manage_rel, beat)
+    except services.ServiceSpecError as exc:
+        raise ChangeFailed(f"services: {exc}") from None
+
+
+def _spec_for(config, facts, manage_rel: str, beat: bool):
     settings = facts.settings or {}
     asgi = bool(settings.get("ASGI_APPLICATION"))
     app_module = dotted_to_gunicorn(settings.get("ASGI_APPLICATION") if asgi else
@@ -50,12 +58,13 @@ def names(spec) -> list[str]:
 
 
 def install_and_restart(transport, spec, release_dir: str) -> str:
-    changed = services.install(transport, spec)
-    results = services.restart(transport, spec, release_dir)
+    try:
+        changed = services.install(transport, spec)
+        results = services.restart(transport, spec, release_dir)
+    except (services.ServiceError, services.ServiceSpecError) as exc:
+        raise ChangeFailed(str(exc)) from None
     failed = [r for r in results if r.get("status") != "ok"]
     if failed:
-        from .gate import GateRefused
-
-        raise GateRefused("; ".join(f"{r['service']}: {r.get('detail') or r.get('status')}" for r in failed))
+        raise ChangeFailed("; ".join(f"{r['service']}: {r.get('detail') or r.get('status')}" for r in failed))
     installed = f"installed {', '.join(changed)}; " if changed else ""
     return installed + "restarted " + ", ".join(f"{r['service']} ({r.get('seconds', 0):.1f}s)" for r in results)
