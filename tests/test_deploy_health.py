@@ -4,23 +4,20 @@ SECURE_PROXY_SSL_HEADER) from the ``demo_python`` venv, a real Celery worker (so
 PostgreSQL and Redis (channels_redis), a standard-library HTTP server for the failures, and the
 health script run in ``demo_python`` through the local transport and over SSH.
 
-Redis databases 13 (the worker's broker) and 14 (a broker no worker listens on) are this file's:
-Celery's broadcasts are per database, so other tests' workers never answer these pings."""
+Redis databases 13 (the worker's broker), 14 (a broker no worker listens on), 12 and 11 (workers
+named otherwise) are this file's: Celery's broadcasts are per database, so other tests' workers never
+answer these pings. The services themselves are in tests/health_services.py."""
 
 from __future__ import annotations
 
-import http.server
-import os
-import signal
 import socket
-import subprocess
-import threading
-import time
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from conftest import POSTGRES, _service_missing, copy_demo
+from conftest import copy_demo
+from health_services import (REDIS_PASSWORD, answers, database, free_port, private_redis,  # noqa: F401
+                             redis_up, start, stdlib_server, stop, wait_for)
 from sshd import ssh_client_key, ssh_host, ssh_hosts  # noqa: F401  (fixtures)
 
 from remediation.deploy.health import CHECK_NAMES, Check, check, summary
@@ -29,9 +26,9 @@ from remediation.transport import Local
 
 HOST = "thebot.example.com"
 WORKER_DB, IDLE_DB = 13, 14
+NAMED_DBS = {"worker1@%h": 12, "celery@web2.example": 11}  # one each: xdist may run both at once
 SECRET_KEY = "planted-secret-key-Zq81mVx0Lr2Kp5Wn7Yt3Hb6Jc9Fd4Gs"
 DB_PASSWORD = "Planted/pg-pw-5538"  # percent-encoded in the URL; trust auth accepts any password
-REDIS_PASSWORD = "planted-redis-pw-7291"  # the test Redis has none: AUTH fails
 NODE = "celery@" + socket.gethostname()
 BARE_SETTINGS = (  # no channel layer, a cache that stores nothing, one system check ERROR
     "from .settings import *  # noqa: F401,F403\n"
@@ -39,41 +36,6 @@ BARE_SETTINGS = (  # no channel layer, a cache that stores nothing, one system c
     'CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}\n'
     "STATICFILES_DIRS = [STATIC_ROOT]  # staticfiles.E002\n"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def redis_up() -> None:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=2) as sock:
-            sock.sendall(b"PING\r\n")
-            assert sock.recv(64).startswith(b"+PONG")
-    except (OSError, AssertionError):
-        _service_missing("Redis on 127.0.0.1:6379")
-
-
-@pytest.fixture(scope="module")
-def database():
-    """A throwaway PostgreSQL database for this module (what conftest's postgres_db makes per test)."""
-    import uuid
-
-    import psycopg
-
-    name = f"remediation_health_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=3, **POSTGRES)
-    except psycopg.OperationalError:
-        _service_missing("PostgreSQL on 127.0.0.1:5432")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield name
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")
@@ -96,46 +58,6 @@ def prod_env(database: str, redis_db: int = WORKER_DB, redis_password: str | Non
         "DATABASE_URL": f"postgres://postgres:{quote(DB_PASSWORD, safe='')}@127.0.0.1:5432/{database}",
         "REDIS_URL": f"redis://{auth}127.0.0.1:6379/{redis_db}", **extra,
     }
-
-
-def start(argv: list[str], cwd: Path, env: dict, log: Path) -> subprocess.Popen:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-    with open(log, "wb") as out:
-        return subprocess.Popen(argv, cwd=cwd, env={**environ, **env}, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-
-
-def stop(process: subprocess.Popen) -> None:
-    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            process.wait(wait)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def wait_for(process: subprocess.Popen, log: Path, ready, what: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"{what} exited with {process.returncode}: {log.read_text()[-2000:]}")
-        if ready():
-            return
-        time.sleep(0.1)
-    stop(process)
-    pytest.fail(f"{what} not ready within 60s: {log.read_text()[-2000:]}")
-
-
-def answers(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return True
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="module")
@@ -166,42 +88,6 @@ def celery_worker(demo_python, manage_dir, database, tmp_path_factory) -> None:
         yield
     finally:
         stop(process)
-
-
-class Answers(http.server.BaseHTTPRequestHandler):
-    """/500, /404, /hang (never answers), /boot (503 twice, then 200); counts requests per path."""
-
-    def do_GET(self):
-        self.server.counts[self.path] = self.server.counts.get(self.path, 0) + 1
-        if self.path == "/hang":
-            self.server.release.wait(60)
-            return
-        if self.path == "/boot":
-            code = 503 if self.server.counts[self.path] <= 2 else 200
-        else:
-            code = int(self.path.strip("/"))
-        self.send_response(code)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"{}")
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def stdlib_server():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answers)
-    server.daemon_threads = True
-    server.counts, server.release = {}, threading.Event()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.release.set()
-        server.shutdown()
-        server.server_close()
 
 
 def run(demo_python, manage_dir, env, url, transport=None, **options) -> dict[str, Check]:
@@ -312,33 +198,35 @@ def test_no_worker_answering_is_a_failure_naming_the_broker(demo_python, manage_
     assert checks["celery"].detail == f"broker redis://127.0.0.1:6379/{IDLE_DB} answers (no worker expected on this host)"
 
 
+@pytest.mark.parametrize("name, status", [("worker1@%h", "ok"), ("celery@web2.example", "failed")],
+                         ids=["named-worker-of-this-host", "another-hosts-worker"])
+def test_only_a_worker_of_this_host_counts(demo_python, manage_dir, database, app_url, tmp_path, name, status):
+    """The broker is shared by the fleet: another host's worker answering says nothing of this one."""
+    redis_up()
+    node = name.replace("%h", socket.gethostname())
+    log = tmp_path / "worker.log"
+    celery = str(Path(demo_python).parent / "celery")
+    env = prod_env(database, redis_db=NAMED_DBS[name])
+    process = start([celery, "-A", "config", "worker", "--pool", "solo", "--without-mingle", "--without-gossip",
+                     "-l", "info", "-n", name], manage_dir, env, log)
+    try:
+        wait_for(process, log, lambda: f"{node} ready." in log.read_text(errors="replace"), "the Celery worker")
+        checks = run(demo_python, manage_dir, env, app_url, timeout=1, celery_app="config", expect_worker=True)
+    finally:
+        stop(process)
+    assert checks["celery"].status == status
+    host = NODE.partition("@")[2]
+    assert checks["celery"].detail == (f"{node} answered ping" if status == "ok" else
+                                       f"no worker of this host ({host}) answered ping within 1s on broker "
+                                       f"redis://127.0.0.1:6379/{NAMED_DBS[name]}; other hosts' workers did: {node}")
+
+
 def test_a_broker_that_refuses(demo_python, manage_dir, database, app_url):
     broker = f"redis://127.0.0.1:{free_port()}/0"
     checks = run(demo_python, manage_dir, prod_env(database, CELERY_BROKER_URL=broker), app_url, timeout=1,
                  celery_app="config", expect_worker=True)
     assert statuses(checks) == {**ALL_OK, "celery": "failed"}
     assert checks["celery"].detail.startswith(f"broker {broker} does not answer: OperationalError: ")
-
-
-@pytest.fixture(scope="module")
-def private_redis(tmp_path_factory):
-    """A Redis of this module's own that requires REDIS_PASSWORD (the shared one has none, and
-    Redis 7 then accepts any password); its port."""
-    port = free_port()
-    folder = tmp_path_factory.mktemp("redis")
-    config = folder / "redis.conf"  # the password in a file, not on a command line
-    config.write_text(f"port {port}\nbind 127.0.0.1\nrequirepass {REDIS_PASSWORD}\nsave \"\"\nappendonly no\n"
-                      f"dir {folder}\n")
-    log = folder / "redis.log"
-    try:
-        process = start(["redis-server", str(config)], folder, {}, log)
-    except FileNotFoundError:
-        _service_missing("redis-server")
-    try:
-        wait_for(process, log, lambda: answers(port), "redis-server")
-        yield port
-    finally:
-        stop(process)
 
 
 @pytest.mark.parametrize("password", [REDIS_PASSWORD, "planted-wrong-pw-3318"])
