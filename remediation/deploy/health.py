@@ -127,7 +127,7 @@ def from_document(document: dict, limit: float, secrets) -> list[Check]:
     if error.get("kind") == "timeout":
         what = f"no answer within {limit:g}s (in {stage}); the health script was killed"
     else:
-        what = error.get("message") or "the health script gave no result"
+        what = (error.get("message") or "the health script gave no result").replace("the probe", "the health script")
     if stage == "settings":  # the release's settings did not load (in time): nothing of it can work
         return everything("failed", f"settings did not load: {what}", secrets)
     return [Check(name, "failed", line(what, secrets)) if name == stage
