@@ -152,6 +152,9 @@ class Transport:
         """Connect now (remote transports), so that a host that cannot be reached is told apart
         from one that fails later; local transports have nothing to open."""
 
+    def close(self) -> None:
+        """Let go of the connection (remote transports); nothing to do here."""
+
     def run(self, argv: list[str], *, input: str | None = None, timeout: float | None = None,
             env: dict | None = None, cwd: str | None = None) -> Result:
         raise NotImplementedError

@@ -160,15 +160,31 @@ def test_unsafe_migration_is_refused_before_any_change(world):
 def test_a_release_that_cannot_boot_is_rolled_back(world):
     host = world.hosts[0]
     before = current(host)
-    world.commit("broken import", {"backend/config/urls.py": (world.project / "backend/config/urls.py").read_text()
+    # asgi.py is imported by the app server only: the audit cannot see this, the health check does
+    world.commit("broken import", {"backend/config/asgi.py": (world.project / "backend/config/asgi.py").read_text()
                                    + "\nimport no_such_module_for_the_test  # noqa\n"})
     run = world.deploy()
     assert run.returncode == 1, run.output
-    assert "rolled back" in run.output
+    assert "rolled back to " + before in run.output
+    assert "no_such_module_for_the_test" in run.output
     assert current(host) == before
     assert get(host).status_code == 200
     rows = json.loads(world.tool("releases", "--format", "json").stdout)["web1"]
     assert rows[0]["state"] == "failed" and rows[1]["state"] == "current"
+    git(world.project, "reset", "-q", "--hard", "HEAD~1")
+    git(world.project, "push", "-q", "-f", "origin", "main")
+
+
+def test_a_release_the_audit_blocks_is_refused_naming_the_blockers(world):
+    host = world.hosts[0]
+    before, listed = current(host), releases_dir(host)
+    world.commit("broken urls", {"backend/config/urls.py": (world.project / "backend/config/urls.py").read_text()
+                                 + "\nimport no_such_module_for_the_test  # noqa\n"})
+    run = world.deploy()
+    assert run.returncode == 1, run.output
+    assert "production is blocked by the audit of this release: django.checks_failed (high)" in run.output
+    assert "stopped before any change" in run.output
+    assert current(host) == before and releases_dir(host) == listed
     git(world.project, "reset", "-q", "--hard", "HEAD~1")
     git(world.project, "push", "-q", "-f", "origin", "main")
 

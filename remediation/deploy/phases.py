@@ -193,6 +193,7 @@ def go_live(run: HostDeploy, dep) -> None:
     try:
         run.step("services", lambda: serving.install_and_restart(t, spec, layout.release(dep.rid)))
         run.step("health", lambda: check_health(run, dep, dep.rid))
+        records.mark(t, layout, dep.rid, status=records.OK)
     except Exception as exc:
         reason = run.error or str(exc)
         roll_back(run, dep, reason)

@@ -3,8 +3,8 @@
 A release's record lives inside it (``releases/<id>/.release.json``), written before the release
 is renamed into place, so a release without one is not whole. ``current`` and ``previous`` are
 read from the host (the ``current`` symlink, the newest good release before it), never remembered
-by the controller. A failed release keeps its folder for inspection, is never a rollback target
-and never counts in ``--keep`` (Capistrano's users lost their last good release that way).
+by the controller. A release is ``pending`` until it has been live and healthy (then ``ok``); a failed or pending one
+keeps its folder for inspection, is never a rollback target and never counts in ``--keep`` (Capistrano's users lost their last good release that way).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from ..transport import Transport
 from .layout import RELEASE_ID, RELEASE_RECORD, Layout
 
-OK, FAILED = "ok", "failed"
+OK, FAILED, PENDING = "ok", "failed", "pending"  # pending: placed, never passed a health check
 
 
 @dataclass
@@ -30,7 +30,7 @@ class Release:
     subject: str = ""
     time: str = ""
     deployer: str = ""
-    status: str = OK  # ok | failed
+    status: str = PENDING  # pending -> ok (live and healthy) | failed
     reason: str = ""
     requirements: str = ""  # the venv hash
     migrations: list = field(default_factory=list)  # app.name of every migration applied when it was live
@@ -115,8 +115,8 @@ class History:
     def status_of(self, release: Release) -> str:
         if release.id == self.current:
             return "current"
-        if release.status == FAILED:
-            return "failed"
+        if release.status in (FAILED, PENDING):
+            return release.status
         if release.id == self.previous:
             return "previous"
         return "old"
@@ -132,7 +132,8 @@ class History:
         kept |= {self.current, self.previous} - {None}
         doomed = [rid for rid in good if rid not in kept]
         oldest_kept = min(kept) if kept else None
-        doomed += [r.id for r in self.releases if r.status == FAILED and oldest_kept and r.id < oldest_kept]
+        doomed += [r.id for r in self.releases if r.status != OK and r.id != self.current
+                   and oldest_kept and r.id < oldest_kept]
         return sorted(doomed)
 
 

@@ -79,8 +79,9 @@ def rollback(run: HostDeploy, target: str | None, force: bool, database: bool, c
     release = history.get(target)
     if release is None:
         raise UsageError(f"{run.name}: no release {target} (invoke releases lists them)")
-    if release.status == records.FAILED:
-        raise UsageError(f"{run.name}: release {target} failed its deploy; it is never a rollback target")
+    if release.status != records.OK:
+        raise UsageError(f"{run.name}: release {target} is {release.status} (never live and healthy); "
+                         "it is never a rollback target")
     if target == current:
         raise UsageError(f"{run.name}: release {target} is already current")
     run.step("env", lambda: phases.read_env(run))

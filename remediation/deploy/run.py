@@ -128,8 +128,9 @@ class Deployment:
                 phases.database(migrator, self)
             except StepFailed:
                 self.outcome = f"stopped before any switch: {migrator.error}"
-                for run in self.alive():
-                    phases.mark_failed(run, self.rid, migrator.error)
+                for run in self.runs:
+                    if run.transport is not None:
+                        phases.mark_failed(run, self.rid, migrator.error)
                 return self.finish(held)
             self.switch_in_batches()
             in_parallel([r for r in self.runs if r.switched and r.status == OK], lambda r: phases.cleanup(r, self))
