@@ -201,7 +201,7 @@ def go_live(run: HostDeploy, dep) -> None:
 
 def check_health(run: HostDeploy, dep, rid: str) -> str:
     checks = health.check(run.transport, python=run.layout.release_python(rid),
-                          manage_dir=posixpath.join(run.layout.release(rid), dep.bundle.manage_rel), env=run.env,
+                          manage_dir=posixpath.join(run.layout.release(rid), dep.manage_rel), env=run.env,
                           url=run.config.health_url, host_header=None, https_proxy_header=None,
                           attempts=dep.options.health_attempts, interval=dep.options.health_interval,
                           celery_app=serving.celery_app(run.facts), expect_worker=serving.runs_worker(run.facts))

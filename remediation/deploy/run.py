@@ -152,6 +152,10 @@ class Deployment:
                 return
         self.outcome = self.outcome or f"release {self.rid} is live"
 
+    @property
+    def manage_rel(self) -> str:
+        return self.bundle.manage_rel
+
     def by_name(self, name: str) -> HostDeploy | None:
         return next((r for r in self.runs if r.name == name), None)
 
