@@ -13,6 +13,7 @@ import http.client
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -189,7 +190,13 @@ files = {conf_dir}/*.conf
             time.sleep(0.1)
         yield ctl
     finally:
+        # supervisord stops its programs one after another (a Celery worker's warm shutdown alone
+        # takes seconds): its shutdown is started first, then every program gets TERM at once.
+        programs = children(process.pid)
         process.terminate()
+        for pid in programs:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
         process.wait(timeout=120)
 
 

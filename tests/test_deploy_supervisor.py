@@ -16,10 +16,13 @@ from pathlib import Path
 import pytest
 from servicehost import (APP_GROUP, APP_USER, SUPERVISORD, Deploy, Load, all_command_lines, app_venv,  # noqa: F401
                          children, free_port, get, need, service_world, supervisord)
+from sshd import ssh_client_key, ssh_host, ssh_hosts  # noqa: F401 (fixtures)
 
 from remediation.deploy import procs, services
 from remediation.deploy.services import ServiceSpec
+from remediation.ssh import Ssh
 from remediation.transport import Local
+
 
 @pytest.fixture(scope="module")
 def supervisor(tmp_path_factory):
@@ -31,7 +34,8 @@ def supervisor(tmp_path_factory):
         yield ctl, conf_dir
 
 
-def deployed(world: Path, app_venv: Path, supervisor, app: str, **overrides) -> tuple[Deploy, ServiceSpec, list[str]]:
+def deployed(world: Path, app_venv: Path, supervisor, app: str, transport=None,
+             **overrides) -> tuple[Deploy, ServiceSpec, list[str]]:
     """DEPLOY_TO with releases r1 and r2 (r1 current), installed and serving r1."""
     ctl, conf_dir = supervisor
     root = world / app
@@ -44,9 +48,9 @@ def deployed(world: Path, app_venv: Path, supervisor, app: str, **overrides) -> 
                                  asgi=False, app_module="webapp:application", bind=f"127.0.0.1:{free_port()}",
                                  process_manager="supervisor", supervisorctl=ctl, supervisor_conf_dir=str(conf_dir)),
                           **overrides})
-    changed = services.install(Local(), spec)
+    changed = services.install(transport or Local(), spec)
     assert changed == [f"{conf_dir}/{app}.conf", f"{root}/bin/envexec", f"{root}/bin/gunicorn.conf.py"]
-    wait_serving(spec, "r1")
+    wait_serving(spec, "r1", transport)
     return deploy, spec, changed
 
 
@@ -54,10 +58,10 @@ def port(spec: ServiceSpec) -> int:
     return int(spec.bind.rsplit(":", 1)[1])
 
 
-def wait_serving(spec: ServiceSpec, release: str) -> None:
+def wait_serving(spec: ServiceSpec, release: str, transport=None) -> None:
     deadline = time.monotonic() + 90
     while True:
-        state = services.status(Local(), spec)["services"]
+        state = services.status(transport or Local(), spec)["services"]
         up = all(process["state"] == "RUNNING" for group in state.values() for process in group)
         try:
             if up and get(port(spec)) == (200, release):
@@ -192,3 +196,20 @@ def test_a_hup_keeps_the_old_release_and_the_proc_check_names_it(service_world, 
 
     assert [result["status"] for result in services.restart(Local(), spec, str(r2))] == ["ok"]
     assert get(port(spec)) == (200, "r2")
+
+
+def test_install_restart_and_status_over_ssh(service_world, app_venv, supervisor, ssh_host, tmp_path):
+    """The same code through the SSH transport (a real sshd on 127.0.0.x, this machine's supervisord)."""
+    known, config = tmp_path / "known_hosts", tmp_path / "ssh_config"
+    known.write_text(ssh_host.known_hosts_line + "\n")
+    config.write_text("")
+    with Ssh(ssh_host.name, ssh_host.address, port=ssh_host.port, key_file=str(ssh_host.client_key),
+             known_hosts=str(known), ssh_config=str(config)) as ssh:
+        deploy, spec, _ = deployed(service_world, app_venv, supervisor, "overssh", transport=ssh)
+        deploy.switch("r2")
+        results = services.restart(ssh, spec, str(deploy.root / "releases" / "r2"))
+        assert [(result["service"], result["status"]) for result in results] == [("overssh-web", "ok")]
+        assert get(port(spec)) == (200, "r2")
+        state = services.status(ssh, spec)["services"]
+        assert {process["release"] for group in state.values() for process in group} == {"r2"}
+        assert services.install(ssh, spec) == []
