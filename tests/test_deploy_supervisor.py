@@ -89,7 +89,7 @@ def finish_task_when_stopping(ctl: list[str], name: str, tasks: Path) -> None:
     (tasks / "finish").touch()
 
 
-def test_rolling_restart_switches_release_with_zero_failed_requests(service_world, app_venv, supervisor):
+def test_rolling_restart_switches_release_with_zero_failed_requests(service_world, app_venv, supervisor, capsys):
     ctl, conf_dir = supervisor
     deploy, spec, _ = deployed(service_world, app_venv, supervisor, "rolling", celery_app="tasks", beat=True)
     pids = [process["pid"] for group in services.status(Local(), spec)["services"].values() for process in group]
@@ -120,6 +120,9 @@ def test_rolling_restart_switches_release_with_zero_failed_requests(service_worl
         ("rolling-web", "ok"), ("rolling-worker", "ok"), ("rolling-beat", "ok")], results
     assert Load.failed(answers) == [] and len(answers) > 50
     assert {body for sent, _, body in answers if sent > finished} == {"r2"}
+    with capsys.disabled():
+        print(f"\nrolling restart: 0 of {len(answers)} requests failed; " +
+              ", ".join(f"{result['service']} {result['seconds']}s" for result in results))
     # the worker got TERM while the task ran, and its warm shutdown let the task finish
     assert (deploy.tasks / "stopping-seen-while-running").exists()
     assert (deploy.tasks / "done").read_text() == "r1"
