@@ -13,6 +13,7 @@ import http.client
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -189,18 +190,42 @@ files = {conf_dir}/*.conf
             time.sleep(0.1)
         yield ctl
     finally:
+        # supervisord stops its programs one after another (a Celery worker's warm shutdown alone
+        # takes seconds): its shutdown is started first, then each program's main process gets
+        # TERM at once (only those: a Celery pool child killed under its parent hangs the parent).
+        programs = direct_children(process.pid)
         process.terminate()
-        process.wait(timeout=120)
+        for pid in programs:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=120)
+        except subprocess.TimeoutExpired:  # never leave this test's processes behind
+            for pid in [*children(process.pid), process.pid]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            process.wait(timeout=30)
+            raise
 
 
-def children(pid: int) -> list[int]:
-    """Every descendant of ``pid``, read from /proc."""
+def child_map() -> dict[int, list[int]]:
+    """pid -> its children's pids, read from /proc."""
     parents = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             with contextlib.suppress(OSError):
                 stat = Path(f"/proc/{entry}/stat").read_bytes()
                 parents.setdefault(int(stat[stat.rfind(b")") + 2:].split()[1]), []).append(int(entry))
+    return parents
+
+
+def direct_children(pid: int) -> list[int]:
+    return child_map().get(pid, [])
+
+
+def children(pid: int) -> list[int]:
+    """Every descendant of ``pid``."""
+    parents = child_map()
     found, todo = [], list(parents.get(pid, []))
     while todo:
         found.append(todo.pop())

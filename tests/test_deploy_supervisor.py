@@ -16,10 +16,13 @@ from pathlib import Path
 import pytest
 from servicehost import (APP_GROUP, APP_USER, SUPERVISORD, Deploy, Load, all_command_lines, app_venv,  # noqa: F401
                          children, free_port, get, need, service_world, supervisord)
+from sshd import ssh_client_key, ssh_host, ssh_hosts  # noqa: F401 (fixtures)
 
 from remediation.deploy import procs, services
 from remediation.deploy.services import ServiceSpec
+from remediation.ssh import Ssh
 from remediation.transport import Local
+
 
 @pytest.fixture(scope="module")
 def supervisor(tmp_path_factory):
@@ -31,7 +34,8 @@ def supervisor(tmp_path_factory):
         yield ctl, conf_dir
 
 
-def deployed(world: Path, app_venv: Path, supervisor, app: str, **overrides) -> tuple[Deploy, ServiceSpec, list[str]]:
+def deployed(world: Path, app_venv: Path, supervisor, app: str, transport=None,
+             **overrides) -> tuple[Deploy, ServiceSpec, list[str]]:
     """DEPLOY_TO with releases r1 and r2 (r1 current), installed and serving r1."""
     ctl, conf_dir = supervisor
     root = world / app
@@ -44,9 +48,9 @@ def deployed(world: Path, app_venv: Path, supervisor, app: str, **overrides) -> 
                                  asgi=False, app_module="webapp:application", bind=f"127.0.0.1:{free_port()}",
                                  process_manager="supervisor", supervisorctl=ctl, supervisor_conf_dir=str(conf_dir)),
                           **overrides})
-    changed = services.install(Local(), spec)
+    changed = services.install(transport or Local(), spec)
     assert changed == [f"{conf_dir}/{app}.conf", f"{root}/bin/envexec", f"{root}/bin/gunicorn.conf.py"]
-    wait_serving(spec, "r1")
+    wait_serving(spec, "r1", transport)
     return deploy, spec, changed
 
 
@@ -54,10 +58,10 @@ def port(spec: ServiceSpec) -> int:
     return int(spec.bind.rsplit(":", 1)[1])
 
 
-def wait_serving(spec: ServiceSpec, release: str) -> None:
+def wait_serving(spec: ServiceSpec, release: str, transport=None) -> None:
     deadline = time.monotonic() + 90
     while True:
-        state = services.status(Local(), spec)["services"]
+        state = services.status(transport or Local(), spec)["services"]
         up = all(process["state"] == "RUNNING" for group in state.values() for process in group)
         try:
             if up and get(port(spec)) == (200, release):
@@ -85,7 +89,7 @@ def finish_task_when_stopping(ctl: list[str], name: str, tasks: Path) -> None:
     (tasks / "finish").touch()
 
 
-def test_rolling_restart_switches_release_with_zero_failed_requests(service_world, app_venv, supervisor):
+def test_rolling_restart_switches_release_with_zero_failed_requests(service_world, app_venv, supervisor, capsys):
     ctl, conf_dir = supervisor
     deploy, spec, _ = deployed(service_world, app_venv, supervisor, "rolling", celery_app="tasks", beat=True)
     pids = [process["pid"] for group in services.status(Local(), spec)["services"].values() for process in group]
@@ -116,6 +120,9 @@ def test_rolling_restart_switches_release_with_zero_failed_requests(service_worl
         ("rolling-web", "ok"), ("rolling-worker", "ok"), ("rolling-beat", "ok")], results
     assert Load.failed(answers) == [] and len(answers) > 50
     assert {body for sent, _, body in answers if sent > finished} == {"r2"}
+    with capsys.disabled():
+        print(f"\nrolling restart: 0 of {len(answers)} requests failed; " +
+              ", ".join(f"{result['service']} {result['seconds']}s" for result in results))
     # the worker got TERM while the task ran, and its warm shutdown let the task finish
     assert (deploy.tasks / "stopping-seen-while-running").exists()
     assert (deploy.tasks / "done").read_text() == "r1"
@@ -192,3 +199,20 @@ def test_a_hup_keeps_the_old_release_and_the_proc_check_names_it(service_world, 
 
     assert [result["status"] for result in services.restart(Local(), spec, str(r2))] == ["ok"]
     assert get(port(spec)) == (200, "r2")
+
+
+def test_install_restart_and_status_over_ssh(service_world, app_venv, supervisor, ssh_host, tmp_path):
+    """The same code through the SSH transport (a real sshd on 127.0.0.x, this machine's supervisord)."""
+    known, config = tmp_path / "known_hosts", tmp_path / "ssh_config"
+    known.write_text(ssh_host.known_hosts_line + "\n")
+    config.write_text("")
+    with Ssh(ssh_host.name, ssh_host.address, port=ssh_host.port, key_file=str(ssh_host.client_key),
+             known_hosts=str(known), ssh_config=str(config)) as ssh:
+        deploy, spec, _ = deployed(service_world, app_venv, supervisor, "overssh", transport=ssh)
+        deploy.switch("r2")
+        results = services.restart(ssh, spec, str(deploy.root / "releases" / "r2"))
+        assert [(result["service"], result["status"]) for result in results] == [("overssh-web", "ok")]
+        assert get(port(spec)) == (200, "r2")
+        state = services.status(ssh, spec)["services"]
+        assert {process["release"] for group in state.values() for process in group} == {"r2"}
+        assert services.install(ssh, spec) == []
