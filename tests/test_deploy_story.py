@@ -61,6 +61,10 @@ def current(host) -> str:
     return (host.deploy_to / "current").resolve().name
 
 
+def listing(root) -> list:
+    return sorted((str(p.relative_to(root)), "dir" if p.is_dir() else "file") for p in root.rglob("*"))
+
+
 def releases_dir(host) -> list[str]:
     return sorted(p.name for p in (host.deploy_to / "releases").iterdir())
 
@@ -97,12 +101,12 @@ class Load:
 
 def test_check_plans_and_changes_nothing(world):
     host = world.hosts[0]
+    before = listing(host.deploy_to)
     run = world.deploy("--check")
     assert run.returncode == 0, run.output
     assert "DEPLOY CHECK RECAP" in run.output and "plan: release" in run.output
     assert "migrations: contenttypes.0001_initial" in run.output
-    assert releases_dir(host) == [] and not (host.deploy_to / "current").exists()
-    assert list((host.deploy_to / "venvs").iterdir()) == []
+    assert listing(host.deploy_to) == before == [("shared", "dir"), ("shared/.env", "file")]
     assert_no_secrets(run.output)
 
 

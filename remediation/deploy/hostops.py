@@ -26,11 +26,29 @@ def sh(transport: Transport, script: str, *args: str, what: str, timeout: float 
     return result.stdout
 
 
-def prepare(transport: Transport, layout: Layout) -> None:
-    """The layout's folders; shared ones the app writes are left to the service set-up's owner."""
+def prepare(transport: Transport, layout: Layout) -> list[str]:
+    """The layout's folders; returns those it made (``--check`` removes them again)."""
+    made = [] if transport.lstat(layout.deploy_to) else [layout.deploy_to]
     for path in (layout.releases, layout.shared, layout.venvs, layout.state, layout.backups, layout.static,
                  layout.media, layout.logs, layout.bin):
-        transport.makedirs(path, 0o755)
+        if transport.lstat(path) is None:
+            transport.makedirs(path, 0o755)
+            made.append(path)
+    return made
+
+
+def remove_empty(transport: Transport, folders: list[str]) -> None:
+    """``rmdir`` of folders this run made, deepest first; a folder that holds anything stays."""
+    for path in sorted(folders, key=len, reverse=True):
+        transport.run(["rmdir", "--", path], timeout=60)
+
+
+def own_shared(transport: Transport, layout: Layout, user: str) -> str:
+    """The folders the app writes (uploads, logs) belong to the app user."""
+    result = transport.run(["chown", "--", f"{user}:", layout.media, layout.logs], timeout=60)
+    if result.returncode != 0:
+        return f"warning: shared/media and shared/log are not the app user's ({result.stderr.strip()[:160]})"
+    return f"shared/media and shared/log owned by {user}"
 
 
 def free_bytes(transport: Transport, path: str) -> int | None:

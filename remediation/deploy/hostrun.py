@@ -52,6 +52,7 @@ class HostDeploy:
     switched: bool = False
     gate_lines: list[str] = field(default_factory=list)
     plan: dict = field(default_factory=dict)
+    created: list = field(default_factory=list)  # folders this run made (--check removes them)
     held: object = None  # the entered lock context
     lock_refused: bool = False
 

@@ -30,7 +30,6 @@ def connect(run: HostDeploy, transport) -> None:
 
 def lock(run: HostDeploy, holder: dict) -> None:
     def take():
-        run.transport.makedirs(run.layout.state, 0o755)
         held = run.transport.hold_lock(run.layout.lock, holder)
         try:
             held.__enter__()
@@ -75,7 +74,11 @@ def read_env(run: HostDeploy) -> str:
 
 def stage(run: HostDeploy, dep) -> None:
     t, layout, b = run.transport, run.layout, dep.bundle
-    run.step("prepare", lambda: hostops.prepare(t, layout) or "layout ready")
+    def prepare():
+        run.created = hostops.prepare(t, layout)
+        return f"made {len(run.created)} folder(s)" if run.created else "layout ready"
+
+    run.step("prepare", prepare)
     run.step("env", lambda: read_env(run))
     history = records.history(t, layout)
     run.previous = history.current
@@ -190,6 +193,7 @@ def go_live(run: HostDeploy, dep) -> None:
     t, layout, spec = run.transport, run.layout, service_spec(run, dep)
     run.step("switch", lambda: hostops.switch(t, layout, dep.rid) or f"current -> releases/{dep.rid}")
     run.switched = True
+    run.step("own shared", lambda: hostops.own_shared(t, layout, run.config.app_user), fatal=False)
     try:
         run.step("services", lambda: serving.install_and_restart(t, spec, layout.release(dep.rid)))
         run.step("health", lambda: check_health(run, dep, dep.rid))

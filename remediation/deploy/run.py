@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ..fleet import SshOptions, transport_for
 from ..lock import holder_info
 from ..runner import UsageError
-from . import phases
+from . import hostops, phases
 from .display import Display
 from .hostrun import CHANGED, FAILED, OK, UNREACHABLE, HostDeploy, StepFailed
 from .hostvars import choose, host_config
@@ -164,6 +164,8 @@ class Deployment:
             in_parallel([r for r in self.runs if r.transport is not None], lambda r: phases.discard(r, self))
         for run in self.runs:
             phases.unlock(run)
+            if self.options.check and run.created:
+                hostops.remove_empty(run.transport, run.created)
         for run in self.runs:
             if run.transport is not None and hasattr(run.transport, "close"):
                 run.transport.close()
