@@ -12,6 +12,7 @@ from __future__ import annotations
 import posixpath
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from ..transport import TransportError
 from . import procs
@@ -134,20 +135,22 @@ def _restart_single(transport, spec, service: str, release_dir: str) -> str | No
 
 
 def restart(transport, spec, release_dir: str) -> list[dict]:
-    """Each service in turn; after a failure the rest are ``skipped`` (still on their old code)."""
-    results, failed = [], None
-    for service in spec.services:
-        started = time.monotonic()
-        if failed:
-            results.append(_entry(service, started, f"not restarted: {failed} failed", "skipped"))
-            continue
-        if service.endswith("-web"):
-            why = _restart_web(transport, spec, release_dir)
-        else:
-            why = _restart_single(transport, spec, service, release_dir)
-        results.append(_entry(service, started, why))
-        failed = service if why else None
-    return results
+    """The web processes first; then the Celery worker and beat at once (a worker's warm shutdown
+    waits for its tasks, beat need not wait for it). After a web failure the rest are ``skipped``
+    (still on their old code)."""
+    web, others = spec.services[0], spec.services[1:]
+    started = time.monotonic()
+    why = _restart_web(transport, spec, release_dir)
+    results = [_entry(web, started, why)]
+    if why:
+        return results + [_entry(service, started, f"not restarted: {web} failed", "skipped") for service in others]
+
+    def one(service: str) -> dict:
+        begun = time.monotonic()
+        return _entry(service, begun, _restart_single(transport, spec, service, release_dir))
+
+    with ThreadPoolExecutor(max_workers=max(1, len(others))) as pool:
+        return results + list(pool.map(one, others))
 
 
 def stop_start(transport, spec, release_dir: str) -> list[dict]:
