@@ -193,14 +193,39 @@ def test_a_release_the_audit_blocks_is_refused_naming_the_blockers(world):
     git(world.project, "push", "-q", "-f", "origin", "main")
 
 
-def test_rollback_command_goes_to_the_previous_good_release(world):
+def test_rollback_refuses_a_release_that_lacks_applied_migrations_then_restores_the_database(world):
+    import psycopg
+
     host = world.hosts[0]
     rows = json.loads(world.tool("releases", "--format", "json").stdout)["web1"]
+    live = next(r for r in rows if r["state"] == "current")
     previous = next(r["id"] for r in rows if r["state"] == "previous")
-    run = world.tool("rollback", "--release", "--force")
+    refused = world.tool("rollback", "--release")
+    assert refused.returncode == 1, refused.output
+    assert "does not know 1 applied migration(s) (materials.0099_material_note)" in refused.output
+    assert current(host) == live["id"]
+    run = world.tool("rollback", "--release", "--database", "--yes")
     assert run.returncode == 0, run.output
+    assert_no_secrets(run.output)
     assert current(host) == previous
     assert get(host).status_code == 200
+    with psycopg.connect(dbname=world.database, host="127.0.0.1", user="postgres") as db:
+        columns = [r[0] for r in db.execute("SELECT column_name FROM information_schema.columns "
+                                            "WHERE table_name = 'materials_material'")]
+        applied = db.execute("SELECT count(*) FROM django_migrations WHERE name = '0099_material_note'").fetchone()
+    assert "note" not in columns and applied == (0,)
+
+
+def test_rollback_with_no_previous_good_release_changes_nothing(world):
+    host = world.hosts[0]
+    before = current(host)
+    rows = json.loads(world.tool("releases", "--format", "json").stdout)["web1"]
+    if any(r["state"] == "previous" for r in rows):
+        pytest.fail(f"the story should have left no previous good release: {rows}")
+    run = world.tool("rollback", "--release")
+    assert run.returncode == 1, run.output
+    assert "no previous good release to roll back to" in run.output
+    assert current(host) == before
 
 
 NULLABLE_FIELD = '''from django.db import migrations, models

@@ -37,7 +37,7 @@ def recap_text(report: dict) -> str:
         lines.append(line)
         if report["check"] and host.get("plan"):
             plan = host["plan"]
-            lines.append(f"{'':<{width}}   plan: release {plan.get('release')} (previous {plan.get('previous') or 'none'}), "
+            lines.append(f"{'':<{width}}   plan: release {plan.get('release')} (live now: {plan.get('live') or 'none'}), "
                          f"venv: {plan.get('venv')}, restart: {', '.join(plan.get('services') or [])}")
             migrations = plan.get("migrations") or {}
             lines.append(f"{'':<{width}}   migrations: {', '.join(migrations.get('apply') or []) or 'none'}"

@@ -104,7 +104,7 @@ def stage(run: HostDeploy, dep) -> None:
         return "; ".join(result.lines)
 
     run.step("gate", audit)
-    run.plan = {"release": dep.rid, "commit": dep.commit.sha, "previous": run.previous,
+    run.plan = {"release": dep.rid, "commit": dep.commit.sha, "live": run.previous,
                 "venv": ("build " if run.venv_created else "reuse ") + run.venv,
                 "services": serving.names(service_spec(run, dep)), "gate": run.gate_lines}
 
