@@ -101,7 +101,7 @@ def link_shared(transport: Transport, release_dir: str, inside: str, shared: str
 
 def switch(transport: Transport, layout: Layout, rid: str) -> None:
     """Point ``current`` at ``releases/<rid>``: a new symlink renamed over the old one (atomic)."""
-    temp = layout.current + f".{TEMP_PREFIX}{rid}"
+    temp = f"{layout.current}{TEMP_PREFIX}{rid}"
     sh(transport, 'ln -sfn -- "$1" "$2" && mv -Tf -- "$2" "$3"', layout.release(rid), temp, layout.current,
        what="cannot switch current")
 
@@ -110,7 +110,10 @@ def remove_release(transport: Transport, layout: Layout, rid: str) -> None:
     sh(transport, 'rm -rf -- "$1"', layout.release(rid), what=f"cannot remove release {rid}")
 
 
-def stray_temps(transport: Transport, layout: Layout) -> list[str]:
-    """Half-made releases a killed run left (only ever under a temp name): removed by the next run."""
-    result = transport.run(["sh", "-c", f'cd -- {shlex.quote(layout.releases)} 2>/dev/null && ls -1a'], timeout=60)
-    return [name for name in result.stdout.split() if name.startswith(TEMP_PREFIX)]
+def remove_strays(transport: Transport, layout: Layout) -> list[str]:
+    """What a killed run left, only ever under temp names: half-made releases, a half-made
+    ``current`` link, an upload. Removed under the lock, so no other run is making them."""
+    script = ('cd -- "$1" 2>/dev/null || exit 0; for p in releases/.tmp-* current.tmp-* .deploy/.tmp-*; do '
+              '[ -e "$p" ] || [ -L "$p" ] || continue; rm -rf -- "$p" && echo "$p"; done')
+    result = transport.run(["sh", "-c", script, "sh", layout.deploy_to], timeout=600)
+    return result.stdout.split()

@@ -74,9 +74,12 @@ def read_env(run: HostDeploy) -> str:
 
 def stage(run: HostDeploy, dep) -> None:
     t, layout, b = run.transport, run.layout, dep.bundle
+
     def prepare():
         run.created = hostops.prepare(t, layout)
-        return f"made {len(run.created)} folder(s)" if run.created else "layout ready"
+        strays = hostops.remove_strays(t, layout)
+        made = f"made {len(run.created)} folder(s)" if run.created else "layout ready"
+        return made + (f"; removed what a killed run left: {', '.join(strays)}" if strays else "")
 
     run.step("prepare", prepare)
     run.step("env", lambda: read_env(run))
@@ -104,9 +107,14 @@ def stage(run: HostDeploy, dep) -> None:
         return "; ".join(result.lines)
 
     run.step("gate", audit)
-    run.plan = {"release": dep.rid, "commit": dep.commit.sha, "live": run.previous,
-                "venv": ("build " if run.venv_created else "reuse ") + run.venv,
-                "services": serving.names(service_spec(run, dep)), "gate": run.gate_lines}
+
+    def plan():
+        run.plan = {"release": dep.rid, "commit": dep.commit.sha, "live": run.previous,
+                    "venv": ("build " if run.venv_created else "reuse ") + run.venv,
+                    "services": serving.names(service_spec(run, dep)), "gate": run.gate_lines}
+        return f"restart {', '.join(run.plan['services'])}"
+
+    run.step("plan", plan)
 
 
 def host_python_version(run: HostDeploy) -> str:
