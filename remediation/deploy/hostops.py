@@ -10,7 +10,6 @@ knows whether the host is this machine.
 from __future__ import annotations
 
 import posixpath
-import shlex
 
 from ..changes import ChangeFailed
 from ..transport import Transport
