@@ -47,7 +47,10 @@ def _ssh(accept_new_host_keys, known_hosts, ask_become_pass=False):
 
 @task(
     klass=AnsibleFlags,
+    iterable=["live"],
     help={
+        "live": "URL of the deployed project to verify too (repeatable): the live area, and where settings "
+                "and responses disagree (trust: the system store or SSL_CERT_FILE)",
         "project": "Django project folder (manage.py here or one level down); default: the bundled demo",
         "python": "interpreter of the project (default: this one)",
         "env-file": "env file to audit (default: .env at the project root or beside manage.py)",
@@ -60,13 +63,13 @@ def _ssh(accept_new_host_keys, known_hosts, ask_become_pass=False):
 )
 def audit(c, project=None, python=None, env_file=None, format="text", output=None, fail_level="high",
           inventory=None, limit=None, forks="5", accept_new_host_keys=False, known_hosts=None, ask_become_pass=False,
-          probe_timeout=None):
+          probe_timeout=None, live=None):
     """Audit a Django project's production readiness (exit 0 ready, 1 blocked, 2 bad input)."""
     from remediation import cli
 
     _exit(cli.audit(project, python=python, env_file=env_file, fmt=format, output=output, fail_level=fail_level,
                     inventory=inventory, limit=limit, forks=forks, probe_timeout=probe_timeout,
-                    ssh=_ssh(accept_new_host_keys, known_hosts, ask_become_pass)))
+                    ssh=_ssh(accept_new_host_keys, known_hosts, ask_become_pass), live=list(live or [])))
 
 
 @task(klass=AnsibleFlags, help={"inventory": FLEET_HELP["inventory"], "limit": FLEET_HELP["limit"]})
@@ -192,3 +195,35 @@ def deploy(c, inventory=None, limit=None, project=None, ref=None, serial=None, m
                                              allow_unsafe_migrations=allow_unsafe_migrations,
                                              fetch_backup=fetch_backup, frontend=frontend),
                      fmt=format, output=output, ssh=_ssh(accept_new_host_keys, known_hosts, ask_become_pass)))
+
+
+@task(iterable=["host"], help={"ca": "folder of the local CA (created once: ca.crt, ca.key; hosts/NAME.crt, .key)",
+                               "host": "a name (DNS or IP) for the host certificate, repeatable: one certificate "
+                                       "for all, named after the first",
+                               "days": "validity of a new host certificate (default 90)"})
+def tls(c, ca=None, host=None, days="90"):
+    """A local certificate authority and host certificates for staging and tests (idempotent)."""
+    from remediation import cli
+
+    _exit(cli.tls(ca, list(host or []), days))
+
+
+@task(positional=["urls"], iterable=["url"], help={
+    "urls": "URL to verify (several: separate them with spaces inside one quoted argument)",
+    "url": "one more URL to verify, repeatable",
+    "format": "text, markdown or json",
+    "output": "write the report to this file instead of stdout",
+    "fail-level": "lowest severity that blocks production: critical, high, medium, low, info",
+    "ca-file": "PEM bundle of a CA to trust besides the system's store (SSL_CERT_FILE works too)",
+    "timeout": "seconds per request (default 5)",
+    "ws-path": "WebSocket path that must complete an upgrade handshake (default /ws/; none to skip)",
+    "health-path": "path that must answer 200 (default: not checked)",
+    "admin-path": "page whose stylesheet proves static files are served (default /admin/login/; none to skip)",
+})
+def verify(c, urls, url=None, format="text", output=None, fail_level="high", ca_file=None, timeout=None, ws_path="/ws/",
+           health_path=None, admin_path="/admin/login/"):
+    """Verify what a browser receives from deployed URLs (exit 0 clean, 1 findings at the fail level, 2 bad input)."""
+    from remediation import cli
+
+    _exit(cli.verify(str(urls).split() + list(url or []), fmt=format, output=output, fail_level=fail_level, ca_file=ca_file,
+                     timeout=timeout, ws_path=ws_path, health_path=health_path, admin_path=admin_path))

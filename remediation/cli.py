@@ -61,7 +61,7 @@ def host_error(exc: BaseException) -> str:
 
 
 def audit(project=None, python=None, env_file=None, fmt="text", output=None, fail_level="high",
-          inventory=None, limit=None, forks=5, ssh=None, probe_timeout=None) -> int:
+          inventory=None, limit=None, forks=5, ssh=None, probe_timeout=None, live=None) -> int:
     from .transport import TransportError
 
     try:
@@ -69,11 +69,16 @@ def audit(project=None, python=None, env_file=None, fmt="text", output=None, fai
         path_options(project, python, env_file)
         level, out_path = output_options(fmt, WRITERS, fail_level, output)
         probe_timeout_option(probe_timeout)
+        live_urls, live_options = live_option(live, inventory)
         if inventory:
             reports, secrets = audit_fleet(inventory, limit, forks_option(forks), ssh)
         else:
             report, secrets = audit_project(project, python=python, env_file=env_file)
             reports = [report]
+            if live_urls:
+                from .verify.live_audit import add_live
+
+                secrets |= add_live(report, live_urls, live_options)
     except UsageError as exc:
         return fail(str(exc))
     except (OSError, TransportError) as exc:
@@ -84,6 +89,17 @@ def audit(project=None, python=None, env_file=None, fmt="text", output=None, fai
         return error
     failed = any(r.status != "ok" for r in reports)
     return EXIT_BLOCKED if failed or any(blocked(r.findings, level) for r in reports) else EXIT_READY
+
+
+def live_option(live, inventory):
+    """``--live URL`` (repeatable): checked like verify's URLs; one project, so not with -i."""
+    if not live:
+        return [], None
+    if inventory:
+        raise UsageError("--live verifies one project's URLs: run it without -i (or run invoke verify per host)")
+    from .verify import verify_options
+
+    return verify_options(live)
 
 
 def load_hosts(inventory, limit):
@@ -274,3 +290,36 @@ def deploy_rollback(inventory, limit, release, force: bool, database: bool, yes:
         return commands.rollback(inventory, limit, release, force, database, yes, ssh)
     except UsageError as exc:
         return fail(str(exc))
+
+
+def tls(ca, hosts, days) -> int:
+    """invoke tls: the local CA and host certificates (staging, tests)."""
+    from .tls import TlsError, tls_command
+
+    try:
+        lines = tls_command(ca, hosts, days)
+    except TlsError as exc:
+        return fail(str(exc))
+    except OSError as exc:
+        return fail(host_error(exc))
+    print("\n".join(lines))
+    return EXIT_READY
+
+
+def verify(urls, fmt="text", output=None, fail_level="high", ca_file=None, timeout=None, ws_path="/ws/",
+           health_path=None, admin_path="/admin/login/") -> int:
+    """invoke verify: what a browser receives from each URL; exit status as audit's."""
+    from .verify import verify_options, verify_urls
+    from .verify.report import FORMATS, render
+
+    try:
+        level, out_path = output_options(fmt, FORMATS, fail_level, output)
+        checked, options = verify_options(urls, ca_file, timeout, ws_path, health_path, admin_path)
+    except UsageError as exc:
+        return fail(str(exc))
+    reports, secrets = verify_urls(checked, options)
+    text = render(fmt, reports, level, secrets, color=out_path is None and fmt == "text" and sys.stdout.isatty())
+    error = emit(text, out_path)
+    if error is not None:
+        return error
+    return EXIT_BLOCKED if any(blocked(r.findings, level) for r in reports) else EXIT_READY

@@ -22,6 +22,7 @@ AREAS = (
     ("api", 12, "API endpoints"),
     ("security", 13, "Production security"),
     ("drift", 14, "Drift across hosts"),
+    ("live", 15, "Edge (what the browser receives)"),  # only with audit --live (remediation/verify)
 )
 AREA_TITLES = {key: title for key, _, title in AREAS}
 

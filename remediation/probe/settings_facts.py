@@ -67,6 +67,9 @@ def read_settings(probe, settings) -> dict:
         "SECURE_PROXY_SSL_HEADER",
         "SESSION_COOKIE_SECURE",
         "CSRF_COOKIE_SECURE",
+        "SESSION_COOKIE_NAME",  # remediation/verify: which cookie on the wire is the session's
+        "CSRF_COOKIE_NAME",
+        "SECURE_REFERRER_POLICY",
         "CSRF_TRUSTED_ORIGINS",
         "X_FRAME_OPTIONS",
         "CORS_ALLOWED_ORIGINS",

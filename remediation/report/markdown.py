@@ -12,10 +12,10 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from ..checks.base import AREAS
 from ..findings import HostReport, Severity, blocked
 from .checklist import checklist
 from .rows import area_rows
+from .text import shown_areas
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
@@ -64,7 +64,7 @@ def render(reports: list[HostReport], fail_level: Severity) -> str:
     for report in reports:
         hosts.append({
             "report": report,
-            "areas": [(key, number, title, [f for f in report.findings if f.area == key]) for key, number, title in AREAS],
+            "areas": [(key, number, title, [f for f in report.findings if f.area == key]) for key, number, title in shown_areas(report.facts)],
             "rows": area_rows(report.facts, report.findings),
             "by_severity": [
                 (str(s).upper(), [f for f in report.findings if f.severity == s and f.matters_in("production")])

@@ -42,7 +42,7 @@ def write_host(console: Console, report: HostReport, fail_level: Severity) -> No
         console.print(f"[bold red]{escape(report.status)}:[/] {escape(report.error)}")
         return
     rows = area_rows(report.facts, report.findings)
-    for key, number, title in AREAS:
+    for key, number, title in shown_areas(report.facts):
         findings = [f for f in report.findings if f.area == key]
         if key in rows:
             write_rows(console, f"{number}. {title}", rows[key])
@@ -60,6 +60,12 @@ def write_host(console: Console, report: HostReport, fail_level: Severity) -> No
         console.print(f"Needs input from a person: {escape(', '.join(needs))}")
     status = "BLOCKED" if blocked(report.findings, fail_level) else "not blocked"
     console.print(f"Production is {status} at fail level {fail_level} ({len(report.findings)} findings)")
+
+
+def shown_areas(facts: dict) -> list:
+    """Every area, but the live one only when URLs were verified (audit --live): not verified is
+    not "no findings"."""
+    return [area for area in AREAS if area[0] != "live" or (facts or {}).get("live")]
 
 
 def write_rows(console: Console, title: str, rows) -> None:

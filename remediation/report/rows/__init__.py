@@ -15,7 +15,28 @@ from . import django_rows, project_rows
 from .base import ERROR, NOT_USED, OK, UNKNOWN, WARNING, View
 
 ICONS = {OK: "✅", WARNING: "⚠️", ERROR: "❌", UNKNOWN: "unknown", NOT_USED: "not used"}
-BUILDERS = {**project_rows.BUILDERS, **django_rows.BUILDERS}
+
+
+def live_rows(view: View) -> list:
+    """The live area (audit --live): each verified URL's rows, from remediation/verify."""
+    from ...verify.rules import evaluate
+
+    observations = (view.facts.get("live") or {}).get("urls") or []
+    specs = []
+    for obs in observations:
+        for component, state, detail, ids in evaluate(obs)[0]:
+            specs.append((f"{obs['url']} {component}" if len(observations) > 1 else component, state, detail, ids))
+    if observations:
+        ids = tuple(sorted(i for i in view.by_id if i.startswith("agreement.")))
+        if not view.django_ready:
+            specs.append(("Settings vs the wire", UNKNOWN, view.probe_failure(), ()))
+        else:
+            detail = f"disagree: {', '.join(ids)}" if ids else "the responses show what the settings say"
+            specs.append(("Settings vs the wire", OK, detail, ids))
+    return specs
+
+
+BUILDERS = {**project_rows.BUILDERS, **django_rows.BUILDERS, "live": live_rows}
 
 
 @dataclass
