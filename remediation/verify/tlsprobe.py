@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import warnings
 from datetime import datetime, timezone
 
 from cryptography import x509
@@ -55,7 +56,9 @@ def _unverified() -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
-    context.minimum_version = ssl.TLSVersion.TLSv1
+    with warnings.catch_warnings():  # deprecated on purpose: this context exists to see old protocols
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = ssl.TLSVersion.TLSv1
     try:
         context.set_ciphers("DEFAULT:@SECLEVEL=0")
     except ssl.SSLError:
@@ -66,7 +69,9 @@ def _unverified() -> ssl.SSLContext:
 def legacy_accepted(host: str, port: int, server_name: str | None, timeout: float) -> str | None:
     """The old protocol (TLSv1 or TLSv1.1) the server still accepts, or None."""
     context = _unverified()
-    context.maximum_version = ssl.TLSVersion.TLSv1_1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.maximum_version = ssl.TLSVersion.TLSv1_1
     try:
         version, _, _ = _handshake(host, port, context, timeout, server_name)
     except (OSError, ssl.SSLError):
