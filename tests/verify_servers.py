@@ -10,7 +10,6 @@ import base64
 import hashlib
 import http.server
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -210,4 +209,4 @@ def copy_static(folder: Path) -> Path:
 
 
 __all__ = ["Nginx", "PLANTED", "GOOD_HEADERS", "free_port", "need_nginx", "add_headers", "stdlib_server", "close",
-           "WebSocketBackend", "Hang", "Gigabytes", "copy_static", "shutil"]
+           "WebSocketBackend", "Hang", "Gigabytes", "copy_static"]

@@ -1,9 +1,9 @@
 """``Set-Cookie`` lines as names and attributes; the value is handed back only to be scrubbed.
 
-By hand because the standard library's parsers keep the value and lose what we check:
-``http.cookies.SimpleCookie`` drops a whole line on one character it dislikes and knows no
-``SameSite`` before 3.8's additions, ``http.cookiejar`` needs a request object and keeps HttpOnly
-only as a private rest-attribute. The grammar (RFC 6265 section 5.2) is a split on ``;`` then ``=``.
+By hand because the standard library's parsers do not fit: ``http.cookies.SimpleCookie`` drops a
+whole header on one character it dislikes (a browser keeps the cookie) and keeps the value in its
+objects, ``http.cookiejar`` needs a request object and keeps HttpOnly and SameSite only as private
+rest-attributes. The grammar we need (RFC 6265 section 5.2) is a split on ``;`` then ``=``.
 """
 
 from __future__ import annotations

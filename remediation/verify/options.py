@@ -36,7 +36,7 @@ def check_url(value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"verify: {shown} is not an http:// or https:// URL with a host")
     try:
-        parts.port
+        _ = parts.port  # raises for a port that is not a number or out of range
     except ValueError:
         raise UsageError(f"verify: {shown}: the port is not a number from 0 to 65535") from None
     if parts.username or parts.password:

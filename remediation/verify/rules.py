@@ -8,13 +8,14 @@ answer, a check skipped by its flag) is ``unknown`` with the reason, never ``ok`
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from ..checks.base import CRITICAL, HIGH, INFO, LOW, MANUAL, MEDIUM, finding_for
 from ..report.rows.base import NOT_USED, OK, UNKNOWN, WARNING
-from .headers import cache_lifetime, frame_rule, hsts_rule, plain_header_rules, referrer_rule
 from .cookies import attributes, is_csrf, is_session
+from .headers import cache_lifetime, frame_rule, hsts_rule, plain_header_rules, referrer_rule
 
 _finding = finding_for("live")
-YEAR = 31536000
 STAGING = {"live.unreachable", "live.certificate", "live.redirect_loop", "live.static_missing", "live.websocket",
            "live.health"}
 
@@ -57,8 +58,6 @@ def redirect_rule(obs):
             return ("HTTP to HTTPS", OK, f"{redirect['from']}: no HTTP listener (nothing served over HTTP)", ()), []
         return ("HTTP to HTTPS", UNKNOWN, error["message"] if error else "no answer", ()), []
     first = hops[0]
-    from urllib.parse import urlsplit
-
     source = urlsplit(redirect["from"]).hostname
     shown = f"GET {first['url']} answered {first['status']}"
     target = first.get("location")
