@@ -306,3 +306,7 @@ def test_summary():
         True, "healthy: http ok, django_checks ok, database ok, cache ok, channel_layer ok, celery skipped")
     assert summary(ok[:5] + [Check("celery", "unknown", "not known")]) == (False, "unhealthy: celery unknown: not known")
     assert summary([]) == (False, "unhealthy: no check ran")
+
+
+# One worker runs this module, so its module-scoped set-up is built once (pytest runs with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("deploy-health")

@@ -353,3 +353,7 @@ def test_gate_lines():
     assert miglint.gate(issues, allow_unsafe=True)[1][1] == (
         "allowed: a.0003_y: RunPython has no reverse_code (runpython-irreversible); deploying anyway (--allow-unsafe-migrations)")
     assert set(miglint.RULES) >= {issue.rule for issue in issues}
+
+
+# One worker runs this module, so its module-scoped set-up is built once (pytest runs with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("deploy-miglint")

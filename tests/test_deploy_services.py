@@ -229,3 +229,7 @@ def test_install_refuses_an_app_user_the_host_does_not_have(tmp_path):
         services.install(Local(), spec)
     assert str(raised.value) == "app user 'nosuchuser': no such user on this host"
     assert not (tmp_path / "app").exists() and not (tmp_path / "conf").exists()
+
+
+# One worker runs this module, so its module-scoped set-up is built once (pytest runs with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("deploy-services")

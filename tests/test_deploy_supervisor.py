@@ -216,3 +216,7 @@ def test_install_restart_and_status_over_ssh(service_world, app_venv, supervisor
         state = services.status(ssh, spec)["services"]
         assert {process["release"] for group in state.values() for process in group} == {"r2"}
         assert services.install(ssh, spec) == []
+
+
+# One worker runs this module, so its module-scoped set-up is built once (pytest runs with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("deploy-services")

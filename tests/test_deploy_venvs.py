@@ -212,3 +212,7 @@ def test_over_ssh_a_crashed_build_is_rebuilt_reused_and_a_failing_one_leaves_not
         assert stamps(path) == before[1]
         done = ssh.run([f"{path}/bin/python", "-c", "import six; print(six.__version__)"], timeout=60)
         assert (done.returncode, done.stdout) == (0, "1.17.0\n")
+
+
+# One worker runs this module, so its module-scoped set-up is built once (pytest runs with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("deploy-venvs")

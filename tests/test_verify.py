@@ -284,3 +284,7 @@ def test_expired_certificate_is_described(verified):
     cert = obs["tls"]["certificate"]
     assert cert["names"] == ["localhost"] and cert["days_left"] < 0
     assert datetime.fromisoformat(cert["not_after"]) < datetime.now(timezone.utc) + timedelta(minutes=1)
+
+
+# One worker runs this module, so its module-scoped set-up is built once (pytest runs with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("verify")

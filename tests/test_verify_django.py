@@ -127,3 +127,7 @@ def test_audit_live_names_the_setting_and_the_response(deployed):
     assert rows[-1]["component"] == "Settings vs the wire" and rows[-1]["status"] == "error"
     assert host["facts"]["live"]["urls"][0]["url"] == urls["no_proto"]
     assert PROD_ENV["SECRET_KEY"] not in done.output
+
+
+# One worker runs this module, so its module-scoped set-up is built once (pytest runs with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("verify-django")
