@@ -180,4 +180,3 @@ def test_percent_encoded_password_the_settings_do_not_decode(demo, driver_python
     assert tree_digest(demo) == before
     for output in (checked.output, run.output):
         assert "PLANTED%40pc" not in output and "PLANTED@pc" not in output and "PLANTEDadmin" not in output
-

@@ -336,4 +336,3 @@ def test_rollback_with_its_backup_gone_says_so_in_one_line(demo):
     assert rolled.returncode == 1
     assert rolled.stdout == ""
     assert rolled.stderr == f"error: restoring db.sqlite3 failed: the backup {backup} does not exist\n"
-
