@@ -21,7 +21,8 @@ Host vars (all optional but ``nginx_site``, which switches the edge on):
     letsencrypt_email     the Let's Encrypt account email certbot needs for a first certificate
     ws_paths              WebSocket prefixes (default /ws/ for a Channels project)
     proxy_paths           what goes to the app when a front end is served (default /api/ /admin/)
-    frontend_root         the built front end inside a release (default: found, e.g. frontend/dist)
+    frontend_root         the built front end inside a release (default: the first of frontend/dist,
+                          dist, frontend/build, build holding an index.html)
 """
 
 from __future__ import annotations
@@ -273,18 +274,17 @@ def spec_for(config, host_vars: dict, settings: dict, *, frontend_dir: str | Non
         x_frame_options=str(settings.get("X_FRAME_OPTIONS") or "DENY").upper())
 
 
-def find_frontend(transport, release_dir: str, host_vars: dict, built: tuple[str, ...] = ()) -> str | None:
-    """The built front end inside the release (relative), or None: the host var, else the folder of
-    an index.html the build wrote, else a usual place that has one."""
+def find_frontend(transport, release_dir: str, host_vars: dict) -> str | None:
+    """The built front end inside the release (relative), or None: the host var ``frontend_root``,
+    else the first usual place holding an index.html (found on the host, the same way by a deploy
+    and by --setup, so the site does not change between them)."""
     configured = host_vars.get("frontend_root")
     if configured:
         relative = str(configured).strip("/")
         if not relative or ".." in relative.split("/") or not PATH.match("/" + relative):
             raise EdgeError(f"frontend_root {configured!r}: a folder inside the release, like frontend/dist")
         return relative
-    from_build = sorted((posixpath.dirname(f) for f in built if posixpath.basename(f) == "index.html"),
-                        key=lambda d: (d.count("/"), d))
-    for relative in [*from_build, *FRONTEND_CANDIDATES]:
-        if relative and transport.lstat(posixpath.join(release_dir, relative, "index.html")) is not None:
+    for relative in FRONTEND_CANDIDATES:
+        if transport.lstat(posixpath.join(release_dir, relative, "index.html")) is not None:
             return relative
     return None

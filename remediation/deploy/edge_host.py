@@ -40,29 +40,34 @@ def certificate(run) -> tuple[str, str, str]:
     return cert, key, "certbot" if action == "use" else "certbot:obtain"
 
 
-def spec(run, release_dir: str, built: tuple[str, ...] = (), tls: bool = True) -> tuple[edge.EdgeSpec, str]:
+def spec(run, release_dir: str, tls: bool = True) -> tuple[edge.EdgeSpec, str]:
     cert, key, source = certificate(run)
-    relative = edge.find_frontend(run.transport, release_dir, run.host.vars, built)
+    relative = edge.find_frontend(run.transport, release_dir, run.host.vars)
     frontend = posixpath.join(run.layout.current, relative) if relative else None
     made = edge.spec_for(run.config, run.host.vars, run.facts.settings, frontend_dir=frontend,
                          tls_cert=cert, tls_key=key, tls=tls)
     return made, source
 
 
-def gate(run, release_dir: str, built: tuple[str, ...] = ()) -> str:
+def gate(run, release_dir: str) -> str:
     """Before any change: the site renders from this release's settings, Django reads nginx's
-    X-Forwarded-Proto, and a certificate is there or can be obtained."""
+    X-Forwarded-Proto, and a certificate is there or can be obtained (whether nginx accepts the
+    certificate and key is nginx -t's to say, when the site is installed)."""
     proxy = edge.check_proxy_header(run.facts.settings)
-    made, source = spec(run, release_dir, built)
+    made, source = spec(run, release_dir)
     edge.render(made)
+    if source == "vars":
+        for label, path in (("tls_cert", made.tls_cert), ("tls_key", made.tls_key)):
+            if run.transport.lstat(path) is None:
+                raise edge.EdgeError(f"{label} {path}: no such file on this host")
     tls = {"vars": "tls_cert", "certbot": "certbot's certificate", "certbot:obtain": "certbot obtains one"}[source]
     front = f"; front end {made.frontend_dir}" if made.frontend_dir else ""
     return f"site for {' '.join(made.server_names)}: {proxy}; TLS: {tls}{front}"
 
 
-def install(run, release_dir: str, built: tuple[str, ...] = ()) -> str:
+def install(run, release_dir: str) -> str:
     host_vars = run.host.vars
-    made, source = spec(run, release_dir, built)
+    made, source = spec(run, release_dir)
     site, argv = edge.site_path(host_vars), edge.nginx_argv(host_vars)
     run.transport.makedirs(made.acme_webroot, 0o755)
     done = []
@@ -82,8 +87,8 @@ def uses_certbot(run) -> bool:
     return not (host_vars.get("tls_cert") or host_vars.get("tls_key"))
 
 
-def steps(run, release_dir: str, built: tuple[str, ...] = ()) -> None:
+def steps(run, release_dir: str) -> None:
     """The edge steps of going live: the site (fatal), certbot's renewal (reported, not fatal)."""
-    run.step("edge", lambda: install(run, release_dir, built))
+    run.step("edge", lambda: install(run, release_dir))
     if uses_certbot(run):
         run.step("certbot renewal", lambda: certbot.renewal(run.transport), fatal=False)

@@ -117,7 +117,7 @@ def stage(run: HostDeploy, dep) -> None:
 
     run.step("plan", plan)
     if edge_host.wanted(run):  # the nginx site (edge_host.py): checked before any change
-        run.step("edge gate", lambda: edge_host.gate(run, temp, b.frontend_files))
+        run.step("edge gate", lambda: edge_host.gate(run, temp))
 
 
 def host_python_version(run: HostDeploy) -> str:
@@ -208,7 +208,7 @@ def go_live(run: HostDeploy, dep) -> None:
     try:
         run.step("services", lambda: serving.install_and_restart(t, spec, layout.release(dep.rid)))
         if edge_host.wanted(run):  # the nginx site, after the app server is up, before the health check
-            edge_host.steps(run, layout.release(dep.rid), dep.bundle.frontend_files)
+            edge_host.steps(run, layout.release(dep.rid))
         run.step("health", lambda: check_health(run, dep, dep.rid))
         records.mark(t, layout, dep.rid, status=records.OK)
     except Exception as exc:
