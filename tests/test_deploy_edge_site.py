@@ -172,6 +172,23 @@ def test_the_front_end_with_its_spa_fallback_and_the_api_behind_it(box):
     assert api.headers.get_list("strict-transport-security") == ["max-age=31536000; includeSubDomains"]  # one, nginx's
 
 
+def test_the_plain_http_site_a_first_certificate_needs(box):
+    """Before certbot's first certificate there is none to name: the site is HTTP only (the challenge
+    path served, everything else redirected), then the full site replaces it."""
+    install(box, site_spec(box, tls=False, tls_cert=None, tls_key=None))
+    token = box.root / "acme" / ".well-known" / "acme-challenge" / "abc"
+    token.parent.mkdir(parents=True)
+    token.write_text("abc.key")
+    plain = f"http://127.0.0.1:{box.http_port}"
+    assert httpx.get(f"{plain}/.well-known/acme-challenge/abc", headers={"Host": DOMAIN}).text == "abc.key"
+    moved = httpx.get(f"{plain}/admin/", headers={"Host": DOMAIN})
+    assert (moved.status_code, moved.headers["location"]) == (301, f"https://{DOMAIN}:{box.https_port}/admin/")
+    with pytest.raises(httpx.ConnectError):
+        get(box, "/api/x")
+    assert install(box, site_spec(box)).endswith("reloaded (new workers; open connections finish on the old ones)")
+    assert get(box, "/api/x").status_code == 200
+
+
 def test_nginx_already_refusing_its_configuration_is_not_blamed_on_the_site(box):
     (box.sites / "other.conf").write_text("server { listen 127.0.0.1:1; unknown_directive on; }\n")
     with pytest.raises(edge.EdgeError) as refused:

@@ -72,9 +72,14 @@ def install(run, release_dir: str) -> str:
     run.transport.makedirs(made.acme_webroot, 0o755)
     done = []
     if source == "certbot:obtain":
-        plain = edge.spec_for(run.config, host_vars, run.facts.settings, frontend_dir=made.frontend_dir,
-                              tls_cert=None, tls_key=None, tls=False)
-        nginx.install(run.transport, argv, site, edge.render(plain), state_dir(run))
+        # Let's Encrypt fetches the challenge over plain HTTP. A site of ours already serves it; with
+        # no site yet, the plain-HTTP one goes in first (there is no certificate to name). A live site
+        # is never replaced by it: if certbot fails, what served before still does.
+        if run.transport.lstat(site) is None:
+            plain = edge.spec_for(run.config, host_vars, run.facts.settings, frontend_dir=made.frontend_dir,
+                                  tls_cert=None, tls_key=None, tls=False)
+            done.append("plain-HTTP site for the challenge: " + nginx.install(run.transport, argv, site, edge.render(plain),
+                                                                               state_dir(run)))
         command = certbot.command(certbot.argv_of(host_vars), made.acme_webroot, made.certbot_domains,
                                   str(host_vars.get("letsencrypt_email")), argv)
         done.append(certbot.obtain(run.transport, command))

@@ -15,7 +15,7 @@ import posixpath
 
 from ..changes import ChangeFailed
 from ..lock import holder_info
-from . import edge_host, phases, records, revert, serving, services
+from . import edge_host, phases, records, revert, services, serving
 from .hostrun import CHANGED, FAILED, OK, UNREACHABLE, HostDeploy
 from .options import DeployOptions
 
