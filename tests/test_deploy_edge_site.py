@@ -193,9 +193,17 @@ def test_nginx_already_refusing_its_configuration_is_not_blamed_on_the_site(box)
     (box.sites / "other.conf").write_text("server { listen 127.0.0.1:1; unknown_directive on; }\n")
     with pytest.raises(edge.EdgeError) as refused:
         install(box, site_spec(box))
-    assert str(refused.value).startswith("nginx -t fails before any change (nothing written): unknown directive "
-                                         '"unknown_directive"')
+    assert str(refused.value).startswith('nginx -t fails with or without the new site: unknown directive "unknown_directive"')
+    assert str(refused.value).endswith("; the new file is removed")
     assert not (box.sites / "thebot.conf").exists()
+
+
+def test_a_broken_live_site_can_be_fixed(box):
+    install(box, site_spec(box))
+    box.tls["cert"].rename(box.root / "moved.pem")  # the live site's certificate is gone: nginx -t fails
+    fixed = install(box, site_spec(box, tls_cert=str(box.root / "moved.pem")))
+    assert fixed.endswith("reloaded (new workers; open connections finish on the old ones)")
+    assert get(box, "/api/x").status_code == 200
 
 
 def test_a_certificate_nginx_cannot_load_puts_the_previous_site_back(box):

@@ -3,8 +3,8 @@
 
     1. unchanged (same bytes as the live site, and nginx accepted and reloaded exactly those): nothing
        is written, nothing reloaded;
-    2. ``nginx -t`` before the change: a configuration nginx already refuses is reported as such,
-       and nothing is written (the new site is not to blame);
+    2. ``nginx -t`` before the change, so that a configuration nginx already refuses is not blamed
+       on the new site (the new site is still tried: it may be the fix of a broken live one);
     3. the previous site is copied to DEPLOY_TO/.deploy/nginx/<name>.previous (outside every folder
        nginx includes: a copy next to the live site would be read as a second site), then the new
        one is written under a temp name next to the live one and renamed over it (atomic);
@@ -125,17 +125,19 @@ def install(transport, argv: list[str], site: str, text: str, state_dir: str) ->
     folder = posixpath.dirname(site)
     if transport.lstat(folder) is None:
         raise EdgeError(f"{folder} does not exist: is nginx installed? (nginx_site must be in a folder its nginx.conf includes)")
+    broken_before = None
     if live != new:
         before = run_nginx(transport, argv, "-t")
-        if before.returncode != 0:
-            raise EdgeError(f"nginx -t fails before any change (nothing written): {error_line(before)}")
+        broken_before = error_line(before) if before.returncode != 0 else None
         transport.makedirs(state_dir, 0o700)
         if live is not None:
             transport.write_atomic(previous_copy, live, 0o644)
         transport.write_atomic(site, new, 0o644)
     test = run_nginx(transport, argv, "-T")
     problem = None
-    if test.returncode != 0:
+    if test.returncode != 0 and broken_before:  # not the new site's fault (but a fix of the old one may pass)
+        problem = f"nginx -t fails with or without the new site: {broken_before}"
+    elif test.returncode != 0:
         problem = f"nginx -t refused the new site: {error_line(test)}"
     elif not included_files(test.stdout) & {site, transport.realpath(site)}:
         problem = f"nginx's configuration does not include {site} (its include lines decide where sites go)"
