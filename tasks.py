@@ -179,13 +179,15 @@ DEPLOY_HELP = {
     "accept-new-host-keys": FLEET_HELP["accept-new-host-keys"],
     "known-hosts": FLEET_HELP["known-hosts"],
     "ask-become-pass": FLEET_HELP["ask-become-pass"],
+    "setup": "ship no release: install the nginx site and service files for the live release, then health check",
 }
 
 
 @task(klass=AnsibleFlags, help=DEPLOY_HELP)
 def deploy(c, inventory=None, limit=None, project=None, ref=None, serial=None, max_fail_percentage=None, check=False,
            keep="5", allow_blocked=False, allow_unsafe_migrations=False, fetch_backup=None, frontend="auto",
-           format="text", output=None, accept_new_host_keys=False, known_hosts=None, ask_become_pass=False):
+           format="text", output=None, accept_new_host_keys=False, known_hosts=None, ask_become_pass=False,
+           setup=False):
     """Ship a commit to the inventory's hosts: gate, migrate once, switch in batches, health check, roll back."""
     from remediation import cli
 
@@ -193,7 +195,7 @@ def deploy(c, inventory=None, limit=None, project=None, ref=None, serial=None, m
                                              max_fail_percentage=max_fail_percentage, check=check, keep=keep,
                                              allow_blocked=allow_blocked,
                                              allow_unsafe_migrations=allow_unsafe_migrations,
-                                             fetch_backup=fetch_backup, frontend=frontend),
+                                             fetch_backup=fetch_backup, frontend=frontend, setup=setup),
                      fmt=format, output=output, ssh=_ssh(accept_new_host_keys, known_hosts, ask_become_pass)))
 
 

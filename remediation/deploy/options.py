@@ -23,6 +23,7 @@ class DeployOptions:
     progress: bool = True
     health_attempts: int = 10
     health_interval: float = 1.0
+    setup: bool = False  # the nginx site and service files for the live release; no new release (setup.py)
 
     def __post_init__(self):
         self.project = os.path.abspath(os.path.expanduser(self.project or str(DEMO_PROJECT)))
@@ -43,6 +44,8 @@ class DeployOptions:
                 raise UsageError("--max-fail-percentage must be between 0 and 100")
         if self.frontend not in ("auto", "skip"):
             raise UsageError("--frontend must be auto or skip")
+        if self.setup and self.check:
+            raise UsageError("--setup and --check: choose one (--check plans a release; --setup ships none)")
 
     def app_name(self) -> str:
         return os.path.basename(self.project.rstrip("/")) or "app"

@@ -10,6 +10,7 @@ from ..facts import parse_env_text
 from ..lock import LockHeld
 from ..masking import secret_values
 from . import archive, database as db_step, gate, health, hostops, miglint, migration_ops, records, serving, static, venvs
+from . import edge_host
 from .hostrun import OK, ROLLED_BACK, HostDeploy
 from .layout import release_id
 
@@ -115,6 +116,8 @@ def stage(run: HostDeploy, dep) -> None:
         return f"restart {', '.join(run.plan['services'])}"
 
     run.step("plan", plan)
+    if edge_host.wanted(run):  # the nginx site (edge_host.py): checked before any change
+        run.step("edge gate", lambda: edge_host.gate(run, temp))
 
 
 def host_python_version(run: HostDeploy) -> str:
@@ -204,6 +207,8 @@ def go_live(run: HostDeploy, dep) -> None:
     run.step("own shared", lambda: hostops.own_shared(t, layout, run.config.app_user), fatal=False)
     try:
         run.step("services", lambda: serving.install_and_restart(t, spec, layout.release(dep.rid)))
+        if edge_host.wanted(run):  # the nginx site, after the app server is up, before the health check
+            edge_host.steps(run, layout.release(dep.rid))
         run.step("health", lambda: check_health(run, dep, dep.rid))
         records.mark(t, layout, dep.rid, status=records.OK)
     except Exception as exc:

@@ -95,6 +95,10 @@ class Deployment:
         return True
 
     def run(self) -> int:
+        if self.options.setup:  # no new release: the site and service files for the live one (setup.py)
+            from .setup import run_setup
+
+            return run_setup(self)
         with self.display, tempfile.TemporaryDirectory(prefix="remediation-deploy-") as work:
             held = None
             self.commit, self.bundle = phases.bundle(self.options, work)
