@@ -275,6 +275,14 @@ def drop_scratch(transport: Transport, db: Database, scratch: str) -> None:
         script(transport, db, {"action": "pg_drop", "scratch": scratch}, timeout=120)
 
 
+def drop_leftover_rehearsals(transport: Transport, db: Database) -> list[str]:
+    """Scratch copies of an earlier rehearsal that was killed before it could drop them."""
+    if db.vendor != "postgresql":
+        return []
+    return need(script(transport, db, {"action": "pg_drop_rehearsals", "name": db.name}, timeout=300),
+                "cannot drop an earlier rehearsal's copy")["dropped"]
+
+
 # --- rehearsal ------------------------------------------------------------------------------------
 
 

@@ -184,6 +184,19 @@ def pg_drop(config):
         return {"dropped": True}
 
 
+def pg_drop_rehearsals(config):
+    """Rehearsal copies a killed run left beside ``name`` (only ours: ``<name>_rehearsal_<8 hex>``;
+    they hold a copy of a backup, nothing else): dropped."""
+    pattern = "^" + re.escape(config["name"][:36]) + "_rehearsal_[0-9a-f]{8}$"
+    with closing(pg_maintenance(config)) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT datname FROM pg_database WHERE datname ~ %s", (pattern,))
+        names = sorted(row[0] for row in cur.fetchall())
+    for name in names:
+        pg_drop({**config, "scratch": name})
+    return {"dropped": names}
+
+
 def pg_state(config):
     """Tables (not those of extensions) and django_migrations rows, as the app's role sees them."""
     with closing(pg_open(config["params"], config["dbname"])) as conn:
@@ -248,7 +261,8 @@ def rehearse(config):
     return {"applied": applied, "failed": failed, "error": error}
 
 
-ACTIONS = {"pg_scratch": pg_scratch, "pg_swap": pg_swap, "pg_drop": pg_drop, "pg_state": pg_state,
+ACTIONS = {"pg_scratch": pg_scratch, "pg_swap": pg_swap, "pg_drop": pg_drop, "pg_drop_rehearsals": pg_drop_rehearsals,
+           "pg_state": pg_state,
            "sqlite_state": sqlite_state, "rehearse": rehearse}
 
 

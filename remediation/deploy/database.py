@@ -49,8 +49,11 @@ def take_backup(transport: Transport, db: dbrestore.Database, target: str) -> st
 
 def rehearse(transport: Transport, db: dbrestore.Database, backup: str, scratch_folder: str, env: dict,
              manage_dir: str, settings: str | None) -> str:
-    """Restore the backup into a scratch database and apply the new migrations there; then drop it."""
-    return dbrestore.rehearse(transport, db, backup, scratch_folder, env, manage_dir, settings)
+    """Restore the backup into a scratch database and apply the new migrations there; then drop it
+    (and first any copy a killed deploy's rehearsal left behind: we hold the lock)."""
+    leftovers = dbrestore.drop_leftover_rehearsals(transport, db)
+    done = dbrestore.rehearse(transport, db, backup, scratch_folder, env, manage_dir, settings)
+    return done + (f"; dropped {len(leftovers)} copy(ies) a killed rehearsal left" if leftovers else "")
 
 
 def migrate(transport: Transport, db: dbrestore.Database, python: str, manage_dir: str, env: dict,
