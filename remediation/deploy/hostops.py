@@ -26,11 +26,14 @@ def sh(transport: Transport, script: str, *args: str, what: str, timeout: float 
     return result.stdout
 
 
-def prepare(transport: Transport, layout: Layout) -> None:
-    """The layout's folders; shared ones the app writes are left to the service set-up's owner."""
+def prepare(transport: Transport, layout: Layout) -> str:
+    """The layout's folders; shared ones the app writes are left to the service set-up's owner.
+    Called under the lock, so every temp name found is a stray of a killed run: removed."""
     for path in (layout.releases, layout.shared, layout.venvs, layout.state, layout.backups, layout.static,
                  layout.media, layout.logs, layout.bin):
         transport.makedirs(path, 0o755)
+    strays = remove_strays(transport, layout)
+    return f"layout ready; removed what a killed run left: {', '.join(strays)}" if strays else "layout ready"
 
 
 def free_bytes(transport: Transport, path: str) -> int | None:
@@ -96,3 +99,12 @@ def stray_temps(transport: Transport, layout: Layout) -> list[str]:
     """Half-made releases a killed run left (only ever under a temp name): removed by the next run."""
     result = transport.run(["sh", "-c", f'cd -- {shlex.quote(layout.releases)} 2>/dev/null && ls -1a'], timeout=60)
     return [name for name in result.stdout.split() if name.startswith(TEMP_PREFIX)]
+
+
+def remove_strays(transport: Transport, layout: Layout) -> list[str]:
+    """What a run killed on its way leaves under temp names: ``releases/.tmp-<id>`` (a half
+    release), ``.deploy/.tmp-<id>.tar`` (its upload), ``current..tmp-<id>`` (a new link not yet
+    renamed). Paths relative to DEPLOY_TO."""
+    script = ('cd -- "$1" || exit 0; for p in releases/.tmp-* .deploy/.tmp-*.tar current..tmp-*; do '
+              '[ -e "$p" ] || [ -L "$p" ] || continue; rm -rf -- "$p" && echo "$p"; done')
+    return sh(transport, script, layout.deploy_to, what="cannot remove what a killed run left").split()
