@@ -1,8 +1,8 @@
 """What "nothing half-done" means on a deploy host, checked from the outside after a fault
 (tests/test_deploy_faults.py): ``current`` names a whole release (its record and a complete venv),
 the lock can be taken (an flock through remediation/lockfile.py, as the next deploy takes it), no
-temp release, tar or symlink is left, and the app answers 200. Also: the recap's line for a host,
-the planted secrets in any encoding, and a deploy started as a process a test can kill.
+temp release, tar or symlink is left, the app answers 200, supervisord's programs, no scratch
+database left. Also: the recap's line for a host, the planted secrets in any encoding.
 """
 
 from __future__ import annotations
@@ -10,14 +10,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import time
-from pathlib import Path
 from urllib.parse import quote
 
 import httpx
-
-from conftest import REPO
 from deploy_world import DOMAIN, SECRETS
 
 from remediation import lockfile
@@ -123,59 +118,18 @@ def assert_clean_failure(run, status: int) -> None:
     assert_no_secrets(run.stdout, run.stderr)
 
 
-def deploy_argv(world, *args: str) -> list[str]:
-    return [sys.executable, "-m", "invoke", "deploy", "-i", str(world.inventory), "--project", str(world.project),
-            "--frontend", "skip", "--known-hosts", str(world.known_hosts), *args]
+def programs(host) -> dict[str, str]:
+    """supervisord's programs on the host: name -> state (RUNNING, STOPPED, ...)."""
+    done = subprocess.run(["supervisorctl", "-c", str(host.conf), "status"], capture_output=True, text=True, timeout=60,
+                          check=False)
+    return {line.split()[0]: line.split()[1] for line in done.stdout.splitlines() if len(line.split()) > 1}
 
 
-class Started:
-    """A deploy running as its own process (its own session, so the processes it started can be
-    found after it is killed); output goes to files, never a pipe a child could keep open."""
+def scratch_databases(database: str) -> list[str]:
+    """Scratch copies dbrestore makes beside the database (``<name>_rehearsal_<hex>``, ``_restore_``, ``_old_``)."""
+    import psycopg
 
-    def __init__(self, world, folder: Path, *args: str, env: dict | None = None):
-        folder.mkdir(parents=True, exist_ok=True)
-        self.out, self.err = folder / "stdout", folder / "stderr"
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-        environ.update(env or {})
-        with open(self.out, "w") as out, open(self.err, "w") as err:
-            self.proc = subprocess.Popen(deploy_argv(world, *args), cwd=REPO, env=environ, stdout=out, stderr=err,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
-        self.started = time.monotonic()
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def wait(self, timeout: float = 600) -> int:
-        return self.proc.wait(timeout)
-
-    def output(self) -> str:
-        return self.out.read_text() + self.err.read_text()
-
-    def last_step(self) -> str:
-        """The last step line the deploy printed (``[web1] upload``), or what it did before any."""
-        steps = [line for line in self.err.read_text().splitlines() if line.startswith("[")]
-        return steps[-1] if steps else "(before the first step)"
-
-    def session(self) -> list[int]:
-        """Processes still in the deploy's session (children a kill -9 of the deploy left running)."""
-        done = subprocess.run(["ps", "-o", "pid=", "-s", str(self.pid)], capture_output=True, text=True)
-        return [int(pid) for pid in done.stdout.split()]
-
-    def wait_session_empty(self, timeout: float = 180) -> float:
-        start = time.monotonic()
-        while self.session():
-            assert time.monotonic() - start < timeout, f"processes of the killed deploy still run: {self.session()}"
-            time.sleep(0.1)
-        return time.monotonic() - start
-
-
-def wait_for_file(path: Path, started: Started, timeout: float = 300) -> str:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if started.proc.poll() is not None:
-            raise AssertionError(f"the deploy ended ({started.proc.returncode}) before {path.name}:\n"
-                                 f"{started.output()[-3000:]}")
-        assert time.monotonic() < deadline, f"the deploy never reached {path.name}"
-        time.sleep(0.05)
-    return path.read_text()
+    with psycopg.connect(dbname="postgres", host="127.0.0.1", user="postgres") as conn:
+        rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
+                            (database[:36].replace("_", r"\_") + r"\_%",)).fetchall()
+    return sorted(name for (name,) in rows)
