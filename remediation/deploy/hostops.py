@@ -9,6 +9,7 @@ knows whether the host is this machine.
 
 from __future__ import annotations
 
+import os
 import posixpath
 
 from ..changes import ChangeFailed
@@ -68,13 +69,30 @@ def upload_tree(transport: Transport, layout: Layout, rid: str, bundle: str) -> 
     try:
         transport.put_file(bundle, archive)
     except OSError as exc:
+        full = disk_full(transport, layout.state, bundle)
         transport.remove(archive)
-        raise ChangeFailed(f"upload of the release failed: {exc.strerror or exc}") from None
+        raise ChangeFailed(f"upload of the release failed: {full or exc.strerror or exc}") from None
     try:
-        sh(transport, 'tar -xf "$1" -C "$2"', archive, temp, what="unpacking the release failed")
+        result = transport.run(["tar", "-xf", archive, "-C", temp], timeout=600)
+        if result.returncode != 0:
+            # tar's first complaint is the cause (its last line only says that it failed)
+            lines = [line.strip() for line in result.stderr.splitlines()
+                     if line.strip() and "Exiting with failure status" not in line]
+            cause = lines[0][:300] if lines else f"exit status {result.returncode}"
+            full = disk_full(transport, layout.releases, bundle)
+            raise ChangeFailed(f"unpacking the release failed: {full + ' (' + cause + ')' if full else cause}")
     finally:
         transport.remove(archive)
     return temp
+
+
+def disk_full(transport: Transport, folder: str, bundle: str) -> str:
+    """"No space left on device" when the file system of ``folder`` has less room than the release
+    needs: SFTP reports a full disk as a bare "Failure", and tar as "Wrote only N of M bytes"."""
+    free = free_bytes(transport, folder)
+    if free is None or free >= os.path.getsize(bundle):
+        return ""
+    return f"No space left on device ({free >> 10} KiB free in {folder}, {os.path.getsize(bundle) >> 10} KiB needed)"
 
 
 def finish_release(transport: Transport, layout: Layout, rid: str, venv: str, release: records.Release) -> str:

@@ -105,7 +105,8 @@ class Deployment:
             self.rid = phases.release_name(self.commit)
             self.display.line(f"deploying {self.commit.short} ({self.commit.subject[:60]}) as release {self.rid}")
             if self.commit.dirty:
-                self.display.line("note: the working copy has uncommitted changes; they are not deployed, the commit is")
+                self.display.line("the working copy has uncommitted changes: they are not deployed (the release is "
+                                  f"commit {self.commit.short} as committed)")
             in_parallel(self.runs, lambda r: phases.connect(r, transport_for(r.host, self.ssh)))
             holder = holder_info("deploy")
             in_parallel(self.alive(), lambda r: phases.lock(r, holder))

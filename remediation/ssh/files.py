@@ -184,14 +184,20 @@ class SshFiles:
             raise OSError(code, f"cp failed on {self.label}: {reason}", src)
 
     def put_file(self, local: str, remote: str, mode: int = 0o600) -> None:
-        """SFTP upload, created with ``mode`` before any byte is written."""
+        """SFTP upload, created with ``mode`` before any byte is written. Pipelined writes do not
+        report their failures (paramiko drops the answers it reads while waiting for the close), so
+        the size that arrived is checked, as paramiko's own ``put(confirm=True)`` does."""
 
         def put(sftp):
+            size = os.path.getsize(local)
             with open(local, "rb") as source, sftp.open(remote, "wb") as target:
                 target.chmod(mode)
                 target.set_pipelined(True)
                 while chunk := source.read(1 << 20):
                     target.write(chunk)
+            arrived = sftp.stat(remote).st_size
+            if arrived != size:
+                raise OSError(errno.EIO, f"the upload was cut short: {arrived} of {size} bytes arrived", remote)
 
         self._file_op(put, remote)
 
