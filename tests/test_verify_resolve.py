@@ -15,7 +15,16 @@ import json
 import pytest
 from conftest import invoke
 from test_verify import site_body
-from verify_servers import GOOD_HEADERS, Nginx, WebSocketBackend, close, copy_static, free_port, need_nginx, stdlib_server
+from verify_servers import (
+    GOOD_HEADERS,
+    Nginx,
+    WebSocketBackend,
+    close,
+    copy_static,
+    free_port,
+    need_nginx,
+    stdlib_server,
+)
 
 from remediation.tls import issue_host
 
