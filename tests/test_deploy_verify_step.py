@@ -100,3 +100,23 @@ def test_findings_at_high_fail_the_step_not_the_host():
     assert sorted(f["detail"] for f in run.verify["findings"]) == [
         f"http://thebot.example.com:{http}/api/health/: connection refused", f"{url}: connection refused"]
     assert run.to_dict()["verify"] == run.verify
+
+
+def test_the_recap_says_setup_and_the_verify_line():
+    from remediation.deploy.commands import recap_text
+
+    host = {"host": "web1", "status": "changed", "error": None, "seconds": 3.0, "steps": [], "release": "20261126T091500Z-abc1234",
+            "url": "http://127.0.0.1:8000/api/health/",
+            "verify": {"urls": ["https://thebot.example.com/api/health/"], "clean": False, "fail_level": "high",
+                       "blocking": ["live.hsts", "live.websocket"]}}
+    text = recap_text({"setup": True, "check": False, "release": "", "commit": None, "seconds": 3.04,
+                       "hosts": [host], "outcome": "setup: done"})
+    assert text == ("DEPLOY SETUP RECAP  the live release, no new one  3.0s\n"
+                    "web1 : changed     steps=0 failed=0 3.0s  release 20261126T091500Z-abc1234  "
+                    "http://127.0.0.1:8000/api/health/\n"
+                    "       verify: live.hsts, live.websocket at or above high (https://thebot.example.com/api/health/); "
+                    "not rolled back\n"
+                    "setup: done\n")
+    host["verify"]["clean"] = True
+    assert "       verify: clean at high (https://thebot.example.com/api/health/)\n" in recap_text(
+        {"check": False, "release": "r1", "commit": "0123456789abcdef", "seconds": 1, "hosts": [host], "outcome": ""})
