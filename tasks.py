@@ -210,7 +210,7 @@ def tls(c, ca=None, host=None, days="90"):
     _exit(cli.tls(ca, list(host or []), days))
 
 
-@task(positional=["urls"], iterable=["url"], help={
+@task(positional=["urls"], iterable=["url", "resolve"], help={
     "urls": "URL to verify (several: separate them with spaces inside one quoted argument)",
     "url": "one more URL to verify, repeatable",
     "format": "text, markdown or json",
@@ -221,11 +221,14 @@ def tls(c, ca=None, host=None, days="90"):
     "ws-path": "WebSocket path that must complete an upgrade handshake (default /ws/; none to skip)",
     "health-path": "path that must answer 200 (default: not checked)",
     "admin-path": "page whose stylesheet proves static files are served (default /admin/login/; none to skip)",
+    "resolve": "NAME:ADDRESS (or NAME:PORT:ADDRESS), repeatable: connect to ADDRESS for NAME, as curl --resolve; "
+               "the URL, Host, SNI and certificate check keep NAME",
 })
 def verify(c, urls, url=None, format="text", output=None, fail_level="high", ca_file=None, timeout=None, ws_path="/ws/",
-           health_path=None, admin_path="/admin/login/"):
+           health_path=None, admin_path="/admin/login/", resolve=None):
     """Verify what a browser receives from deployed URLs (exit 0 clean, 1 findings at the fail level, 2 bad input)."""
     from remediation import cli
 
     _exit(cli.verify(str(urls).split() + list(url or []), fmt=format, output=output, fail_level=fail_level, ca_file=ca_file,
-                     timeout=timeout, ws_path=ws_path, health_path=health_path, admin_path=admin_path))
+                     timeout=timeout, ws_path=ws_path, health_path=health_path, admin_path=admin_path,
+                     resolve=list(resolve or [])))

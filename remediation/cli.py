@@ -307,14 +307,14 @@ def tls(ca, hosts, days) -> int:
 
 
 def verify(urls, fmt="text", output=None, fail_level="high", ca_file=None, timeout=None, ws_path="/ws/",
-           health_path=None, admin_path="/admin/login/") -> int:
+           health_path=None, admin_path="/admin/login/", resolve=None) -> int:
     """invoke verify: what a browser receives from each URL; exit status as audit's."""
     from .verify import verify_options, verify_urls
     from .verify.report import FORMATS, render
 
     try:
         level, out_path = output_options(fmt, FORMATS, fail_level, output)
-        checked, options = verify_options(urls, ca_file, timeout, ws_path, health_path, admin_path)
+        checked, options = verify_options(urls, ca_file, timeout, ws_path, health_path, admin_path, resolve)
     except UsageError as exc:
         return fail(str(exc))
     reports, secrets = verify_urls(checked, options)

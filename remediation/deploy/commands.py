@@ -23,18 +23,25 @@ def load(inventory: str | None, limit: str | None):
 
 
 def recap_text(report: dict) -> str:
-    lines = [f"DEPLOY {'CHECK ' if report['check'] else ''}RECAP  release {report['release']} "
-             f"(commit {(report['commit'] or '?')[:12]})  {report['seconds']:.1f}s"]
+    if report.get("setup"):  # no new release: each host's live one
+        lines = [f"DEPLOY SETUP RECAP  the live release, no new one  {report['seconds']:.1f}s"]
+    else:
+        lines = [(f"DEPLOY {'CHECK ' if report['check'] else ''}RECAP  release {report['release']} "
+                  f"(commit {(report['commit'] or '?')[:12]})  {report['seconds']:.1f}s")]
     width = max((len(h["host"]) for h in report["hosts"]), default=4)
     for host in report["hosts"]:
         failed = sum(1 for s in host["steps"] if s["status"] == "failed")
         line = (f"{host['host']:<{width}} : {host['status']:<11} steps={len(host['steps'])} failed={failed} "
                 f"{host['seconds']:.1f}s")
+        if host.get("release"):
+            line += f"  release {host['release']}"
         if host.get("url"):
             line += f"  {host['url']}"
         if host["error"]:
             line += f"\n{'':<{width}}   {host['error']}"
         lines.append(line)
+        if host.get("verify"):
+            lines.append(f"{'':<{width}}   verify: {verify_line(host['verify'])}")
         if report["check"] and host.get("plan"):
             plan = host["plan"]
             lines.append(f"{'':<{width}}   plan: release {plan.get('release')} (live now: {plan.get('live') or 'none'}), "
@@ -44,6 +51,14 @@ def recap_text(report: dict) -> str:
                          + "".join(f"\n{'':<{width}}     {line}" for line in migrations.get("lint") or []))
     lines.append(report["outcome"])
     return "\n".join(lines) + "\n"
+
+
+def verify_line(verify: dict) -> str:
+    """The deploy's verify step in the recap: clean, or the ids at or above its fail level."""
+    if verify["clean"]:
+        return f"clean at {verify['fail_level']} ({' '.join(verify['urls'])})"
+    return (f"{', '.join(verify['blocking'])} at or above {verify['fail_level']} ({' '.join(verify['urls'])}); "
+            "not rolled back")
 
 
 def emit(text: str, output: str | None, secrets: set) -> None:
@@ -65,8 +80,11 @@ def deploy(inventory, limit, options: DeployOptions, fmt: str, output: str | Non
     deployment = Deployment(load(inventory, limit), options, ssh)
     status = deployment.run()
     report = deployment.report()
+    report["setup"] = options.setup
     for host, run in zip(report["hosts"], deployment.runs):
         host["url"] = run.config.health_url
+        if options.setup:
+            host["release"] = run.previous  # the live release --setup worked on
     secrets = set().union(*(run.secrets for run in deployment.runs))
     emit(json.dumps(report, indent=2) + "\n" if fmt == "json" else recap_text(report), output, secrets)
     return status

@@ -55,6 +55,7 @@ class HostDeploy:
     created: list = field(default_factory=list)  # folders this run made (--check removes them)
     held: object = None  # the entered lock context
     lock_refused: bool = False
+    verify: dict | None = None  # what the browser receives, after the health check (verify_step.py)
 
     @property
     def name(self) -> str:
@@ -100,4 +101,4 @@ class HostDeploy:
     def to_dict(self) -> dict:
         return {"host": self.name, "status": self.status, "error": self.error or None,
                 "seconds": round(sum(s.seconds for s in self.steps), 3),
-                "steps": [s.to_dict() for s in self.steps], "plan": self.plan or None}
+                "steps": [s.to_dict() for s in self.steps], "plan": self.plan or None, "verify": self.verify}

@@ -10,7 +10,7 @@ from ..facts import parse_env_text
 from ..lock import LockHeld
 from ..masking import secret_values
 from . import archive, database as db_step, gate, health, hostops, miglint, migration_ops, records, serving, static, venvs
-from . import edge_host
+from . import edge_host, verify_step
 from .hostrun import OK, ROLLED_BACK, HostDeploy
 from .layout import release_id
 
@@ -214,6 +214,8 @@ def go_live(run: HostDeploy, dep) -> None:
     except Exception as exc:
         reason = run.error or str(exc)
         roll_back(run, dep, reason)
+    if run.status == OK:  # what a browser receives, from the controller (verify_step.py): reported, never rolled back
+        verify_step.step(run)
 
 
 def check_health(run: HostDeploy, dep, rid: str) -> str:

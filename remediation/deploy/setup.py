@@ -15,7 +15,7 @@ import posixpath
 
 from ..changes import ChangeFailed
 from ..lock import holder_info
-from . import edge_host, phases, records, revert, services, serving
+from . import edge_host, phases, records, revert, services, serving, verify_step
 from .hostrun import CHANGED, FAILED, OK, UNREACHABLE, HostDeploy
 from .options import DeployOptions
 
@@ -48,6 +48,7 @@ def setup_host(run: HostDeploy, dep) -> None:
     else:
         run.skip("edge", "no nginx_site host var: no nginx site")
     run.step("health", lambda: phases.check_health(run, ctx, rid))
+    verify_step.step(run)  # what a browser receives (never fatal)
     run.status = CHANGED
 
 

@@ -3,7 +3,8 @@
 Trust: the system's store through ``ssl.create_default_context()`` (OpenSSL's default paths, so
 ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` work), plus ``--ca-file`` when given. httpx's own default
 would be certifi's bundle, which ignores both, hence our context. Proxy variables and ``.netrc``
-are not used (``trust_env=False``): the verify talks to the site itself.
+are not used (``trust_env=False``): the verify talks to the site itself. ``--resolve`` sends the
+requests for a name to a given address (resolve.py), the name kept for Host, SNI and the certificate.
 
 Bounded: redirects are never followed here (the caller follows them hop by hop, to see each one),
 the body is streamed and reading stops at ``limit`` bytes or at the deadline, whichever first, so a
@@ -22,6 +23,7 @@ import httpx
 
 from ..masking import mask_url
 from .cookies import parse_set_cookie
+from .resolve import ResolvingTransport
 
 PAGE_LIMIT = 1 << 20  # 1 MiB of a page is more than any check needs
 USER_AGENT = "django-remediation-verify/1 (like a browser: checks what it receives)"
@@ -75,9 +77,11 @@ def ssl_context(ca_file: str | None = None) -> ssl.SSLContext:
     return context
 
 
-def client(context: ssl.SSLContext, timeout: float) -> httpx.Client:
+def client(context: ssl.SSLContext, timeout: float, resolve: dict | None = None) -> httpx.Client:
+    transport = ResolvingTransport(resolve, context) if resolve else None
     return httpx.Client(verify=context, timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False,
-                        headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}, http2=False)
+                        headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}, http2=False,
+                        transport=transport)
 
 
 def describe_error(exc: BaseException, url: str, timeout: float) -> FetchError:

@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from ..masking import mask_url
 from . import tlsprobe
 from .http import FetchError, PAGE_LIMIT, client, fetch
+from .resolve import connect_host
 
 MAX_HOPS = 10
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC11B85"  # RFC 6455 section 1.3
@@ -170,7 +171,13 @@ def observe(url: str, options) -> tuple[dict, set]:
     parts = urlsplit(url)
     found = {"url": mask_url(url), "error": None, "redirect": None, "page": None, "chain": [], "tls": None,
              "static": None, "websocket": None, "health": None, "not_found": None}
-    with client(options.context, options.timeout) as http:
+    resolve = options.resolve
+    if resolve:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        address = connect_host(resolve, parts.hostname, port)
+        if address != parts.hostname:
+            found["connected_to"] = address  # --resolve: shown with the page's evidence
+    with client(options.context, options.timeout, resolve) as http:
         if parts.scheme == "http":
             found["redirect"] = redirect_check(http, url, options.timeout, secrets)
             hops, error = found["redirect"]["hops"], found["redirect"]["error"]
@@ -197,8 +204,9 @@ def observe(url: str, options) -> tuple[dict, set]:
         jobs = []
         if final_parts.scheme == "https":
             def tls():
-                found["tls"] = tlsprobe.inspect(final_parts.hostname, final_parts.port or 443, options.context,
-                                                options.timeout)
+                port = final_parts.port or 443
+                found["tls"] = tlsprobe.inspect(final_parts.hostname, port, options.context, options.timeout,
+                                                connect_host(resolve, final_parts.hostname, port))
             jobs.append(tls)
         if last is not None:
             jobs.append(lambda: found.update(sub_requests(http, origin_of(final), options, secrets)))

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from ..masking import mask_url
 from ..runner import UsageError
 from .http import ssl_context
+from .resolve import parse as parse_resolve
 
 DEFAULT_TIMEOUT = 5.0
 MAX_URLS = 256
@@ -23,6 +24,7 @@ class VerifyOptions:
     ws_path: str | None = "/ws/"
     health_path: str | None = None
     admin_path: str | None = "/admin/login/"
+    resolve: dict = field(default_factory=dict)  # (name, port or None) -> address: --resolve
     context: ssl.SSLContext = field(default=None, repr=False)
 
 
@@ -59,13 +61,14 @@ def path_option(flag: str, value):
 
 
 def verify_options(urls, ca_file=None, timeout=None, ws_path="/ws/", health_path=None,
-                   admin_path="/admin/login/") -> tuple[list[str], VerifyOptions]:
+                   admin_path="/admin/login/", resolve=None) -> tuple[list[str], VerifyOptions]:
     urls = list(urls or [])
     if not urls:
         raise UsageError("verify: give at least one URL (https://example.com/)")
     if len(urls) > MAX_URLS:
         raise UsageError(f"verify: {len(urls)} URLs; at most {MAX_URLS} in one run")
     checked = list(dict.fromkeys(check_url(u) for u in urls))
+    mapping = parse_resolve(resolve)
     seconds = DEFAULT_TIMEOUT
     if timeout is not None:
         try:
@@ -86,5 +89,5 @@ def verify_options(urls, ca_file=None, timeout=None, ws_path="/ws/", health_path
         raise UsageError(f"--ca-file: {ca_file}: not a PEM certificate bundle ({getattr(exc, 'reason', None) or exc})") from None
     options = VerifyOptions(timeout=seconds, ca_file=ca_file, ws_path=path_option("--ws-path", ws_path),
                             health_path=path_option("--health-path", health_path),
-                            admin_path=path_option("--admin-path", admin_path), context=context)
+                            admin_path=path_option("--admin-path", admin_path), resolve=mapping, context=context)
     return checked, options

@@ -44,7 +44,8 @@ def reach_rule(obs):
     if page.get("truncated"):
         found.append(live("live.large_response", INFO, "Response larger than what was read",
                           f"{where(page)}; only the first {page['bytes_read']} bytes were read"))
-    return ("Reachable", OK, where(page), tuple(f.id for f in found)), found
+    via = f" (connected to {obs['connected_to']} by --resolve)" if obs.get("connected_to") else ""
+    return ("Reachable", OK, where(page) + via, tuple(f.id for f in found)), found
 
 
 def redirect_rule(obs):
@@ -136,11 +137,24 @@ def _unique(pairs):
 
 
 def tls_rule(obs):
+    """The handshake with the URL's host, and a certificate refused on a later hop of its redirects
+    (the probe checks only the URL's own host: a hop to another name is checked by the request itself)."""
+    rows, found = handshake_rule(obs)
+    error, tls = obs.get("error") or {}, obs.get("tls") or {}
+    if error.get("kind") == "tls" and tls.get("verified"):
+        message = f"following the redirects: {error['message']}"
+        hop = live("live.certificate", CRITICAL, "Certificate not valid for this name", message)
+        rows.append(("Certificate (redirect)", WARNING, message, (hop.id,)))
+        found.append(hop)
+    return rows, found
+
+
+def handshake_rule(obs):
     tls = obs.get("tls")
     if tls is None:
         return [("TLS", UNKNOWN, "not checked: no https:// page", ())], []
     cert = tls.get("certificate") or {}
-    where_ = f"TLS handshake with {tls['host']}:{tls['port']}"
+    where_ = f"TLS handshake with {tls['host']}:{tls['port']}" + (f" at {tls['address']}" if tls.get("address") else "")
     shown = (f"subject {cert['subject']}, issuer {cert['issuer']}, names {', '.join(cert['names']) or 'none'}, "
              f"valid until {cert['not_after']}" if cert else "no certificate read")
     rows, found = [], []

@@ -10,6 +10,9 @@ trust) and ``cryptography`` to read the certificate. Three handshakes at most:
    shows. Nothing is ever requested over that connection;
 3. a legacy probe allowing only TLS 1.0 and 1.1 (OpenSSL security level 0): whether the server
    still accepts protocols below 1.2 besides the one it negotiates.
+
+With ``--resolve`` each handshake connects to the mapped address and still sends the URL's host
+name as SNI and checks the certificate for it (``server_hostname``).
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ from ..tls import names_of
 LEGACY = "TLSv1.1 or older"
 
 
-def _handshake(host: str, port: int, context: ssl.SSLContext, timeout: float, server_name: str | None):
-    with socket.create_connection((host, port), timeout=timeout) as raw:
+def _handshake(address: str, port: int, context: ssl.SSLContext, timeout: float, server_name: str | None):
+    with socket.create_connection((address, port), timeout=timeout) as raw:
         with context.wrap_socket(raw, server_hostname=server_name) as tls:
             return tls.version(), (tls.cipher() or ("",))[0], tls.getpeercert(binary_form=True)
 
@@ -66,39 +69,43 @@ def _unverified() -> ssl.SSLContext:
     return context
 
 
-def legacy_accepted(host: str, port: int, server_name: str | None, timeout: float) -> str | None:
-    """The old protocol (TLSv1 or TLSv1.1) the server still accepts, or None."""
+def legacy_accepted(address: str, port: int, server_name: str | None, timeout: float) -> str | None:
+    """The old protocol (TLSv1 or TLSv1.1) the server at ``address`` still accepts, or None."""
     context = _unverified()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         context.maximum_version = ssl.TLSVersion.TLSv1_1
     try:
-        version, _, _ = _handshake(host, port, context, timeout, server_name)
+        version, _, _ = _handshake(address, port, context, timeout, server_name)
     except (OSError, ssl.SSLError):
         return None
     return version
 
 
-def inspect(host: str, port: int, context: ssl.SSLContext, timeout: float) -> dict:
-    """What the handshake showed: {version, cipher, verified, error, certificate, legacy}."""
+def inspect(host: str, port: int, context: ssl.SSLContext, timeout: float, address: str | None = None) -> dict:
+    """What the handshake showed: {version, cipher, verified, error, certificate, legacy}; ``address``:
+    where to connect (``--resolve``), the certificate still checked for ``host``."""
     server_name = host  # an IP address sends no SNI; the name check then uses the certificate's IP SAN
+    address = address or host
     found = {"host": host, "port": port, "version": None, "cipher": None, "verified": False, "error": None,
              "error_kind": None, "certificate": {}, "legacy": None}
+    if address != host:
+        found["address"] = address
     try:
-        found["version"], found["cipher"], der = _handshake(host, port, context, timeout, server_name)
+        found["version"], found["cipher"], der = _handshake(address, port, context, timeout, server_name)
         found["verified"] = True
         found["certificate"] = describe(der, host)
     except ssl.SSLCertVerificationError as exc:
         found["error"], found["error_kind"] = exc.verify_message or exc.reason or str(exc), "certificate"
         try:
-            found["version"], found["cipher"], der = _handshake(host, port, _unverified(), timeout, server_name)
+            found["version"], found["cipher"], der = _handshake(address, port, _unverified(), timeout, server_name)
             found["certificate"] = describe(der, host)
         except (OSError, ssl.SSLError):
             pass
     except ssl.SSLError as exc:
         found["error"], found["error_kind"] = f"handshake failed: {exc.reason or exc}", "handshake"
         try:  # a server that only speaks old protocols: name the one it speaks
-            found["version"], found["cipher"], der = _handshake(host, port, _unverified(), timeout, server_name)
+            found["version"], found["cipher"], der = _handshake(address, port, _unverified(), timeout, server_name)
             found["certificate"] = describe(der, host)
         except (OSError, ssl.SSLError):
             pass
@@ -106,5 +113,5 @@ def inspect(host: str, port: int, context: ssl.SSLContext, timeout: float) -> di
         found["error"] = f"no TLS connection: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
         found["error_kind"] = "connect"
         return found
-    found["legacy"] = legacy_accepted(host, port, server_name, timeout)
+    found["legacy"] = legacy_accepted(address, port, server_name, timeout)
     return found
