@@ -9,7 +9,7 @@ and a real supervisord; ``--ssh``: the host is a real sshd on 127.0.0.2), deploy
 (this builds the venv; not measured), then in each round, under load:
 
 - deploy: a new commit (requirements unchanged) with ``invoke deploy``;
-- rollback: ``invoke rollback --release --force`` (back to the release before);
+- rollback: ``invoke rollback --release --force`` (back to the newest good release before it);
 - baseline: ``remediation.deploy.services.stop_start_restart`` of the release that is live
   (stop every program, the web socket closes with its last process, then start them).
 
@@ -45,7 +45,7 @@ sys.path.insert(0, str(REPO))
 from deploy_world import APP_USER, DOMAIN, scratch_world  # noqa: E402
 
 HEADERS = {"Host": DOMAIN, "X-Forwarded-Proto": "https", "Connection": "close"}
-STEP_LINE = re.compile(r"^\[(?P<host>[^\]]+)\] (?P<step>[^:\n]+): (?P<status>\w+) in (?P<seconds>[\d.]+)s", re.M)
+STEP_LINE = re.compile(r"^\[(?P<host>[^\]]+)\] (?P<step>[^:\n]+): (?P<status>\w+) in (?P<seconds>[\d.]+)s", re.MULTILINE)
 
 
 class Load:
@@ -164,11 +164,13 @@ def round_once(world, host, rate: float, number: int) -> dict:
                        "switch": steps["switch"]["seconds"], "services_detail": steps["services"]["detail"]}}
 
     deployed = current(host)
+    rows_json = json.loads(checked(world.tool("releases", "--format", "json"), "invoke releases").stdout)[host.name]
+    previous = next(r["id"] for r in rows_json if r["state"] == "previous")  # newest good one before current
     run, seconds, load = under_load(host.url(), rate, lambda: world.tool("rollback", "--release", "--force",
                                                                        timeout=900))
     checked(run, "invoke rollback --release --force")
-    if current(host) != before:
-        sys.exit(f"rollback: current is {current(host)}, expected {before} (deployed {deployed})")
+    if current(host) != previous:
+        sys.exit(f"rollback: current is {current(host)}, expected {previous} (deployed {deployed})")
     found = {m["step"]: float(m["seconds"]) for m in STEP_LINE.finditer(run.stderr) if m["host"] == host.name}
     rows["rollback"] = {**load, "command": seconds, "restart": found.get("services"), "switch": found.get("switch"),
                         "steps": found, "services_detail": ""}
