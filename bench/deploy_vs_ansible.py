@@ -34,6 +34,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -80,14 +81,22 @@ def world_cpu() -> float:
     return total / TICKS
 
 
-def timed(action) -> tuple[object, float, float, float]:
-    """(value, wall seconds, CPU seconds of this run's processes, CPU seconds of anything else)."""
-    busy, cpu = machine_cpu()[0], world_cpu()
+def controller_cpu() -> float:
+    """CPU of the commands themselves and their local children (invoke, ansible-playbook and its
+    forks), without the hosts' side (sshd sessions and the app are not our children)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(action) -> tuple[object, dict]:
+    """(value, {wall, cpu: this run's processes, controller: the command's own, other: anything else})."""
+    busy, cpu, controller = machine_cpu()[0], world_cpu(), controller_cpu()
     start = time.perf_counter()
     value = action()
     wall = time.perf_counter() - start
     cpu = world_cpu() - cpu
-    return value, wall, cpu, max(0.0, machine_cpu()[0] - busy - cpu)
+    return value, {"wall": wall, "cpu": cpu, "controller": controller_cpu() - controller,
+                   "other": max(0.0, machine_cpu()[0] - busy - cpu)}
 
 
 def current(host) -> str:
@@ -100,7 +109,7 @@ def answers(host) -> int:
 
 def ours(world, hosts) -> dict:
     names = [h.name for h in hosts]
-    run, wall, cpu, other = timed(lambda: world.deploy("--format", "json", "-l", ",".join(names), timeout=3600))
+    run, measured = timed(lambda: world.deploy("--format", "json", "-l", ",".join(names), timeout=3600))
     if run.returncode != 0:
         sys.exit(f"invoke deploy -l {','.join(names)} exited {run.returncode}:\n{run.output[-3000:]}")
     report = json.loads(run.stdout)
@@ -108,7 +117,7 @@ def ours(world, hosts) -> dict:
         steps = {s["step"]: s for s in entry["steps"]}
         if entry["status"] != "changed" or current(host) != report["release"] or not steps["venv"]["detail"].startswith("reused"):
             sys.exit(f"{host.name}: {entry['status']}, current {current(host)}, venv {steps['venv']['detail']}")
-    return {"wall": wall, "cpu": cpu, "other": other, "report": report}
+    return {**measured, "report": report}
 
 
 def ansible_inventory(world, base: Path) -> Path:
@@ -142,7 +151,7 @@ def ansible(program, inventory: Path, hosts, base: Path) -> dict:
     argv = [program, "-i", str(inventory), "-f", str(len(names)), "--limit", ",".join(names), "-e",
             f"release_id={rid}", str(PLAYBOOK)]
     try:
-        done, wall, cpu, other = timed(lambda: subprocess.run(argv, check=False, cwd=REPO, env=env, capture_output=True, text=True,
+        done, measured = timed(lambda: subprocess.run(argv, check=False, cwd=REPO, env=env, capture_output=True, text=True,
                                                         timeout=3600))
     finally:
         close_masters(control)
@@ -154,12 +163,12 @@ def ansible(program, inventory: Path, hosts, base: Path) -> dict:
     for host in hosts:
         if current(host) != rid or answers(host) != 200:
             sys.exit(f"ansible: {host.name} current {current(host)} (expected {rid}), health {answers(host)}")
-    return {"wall": wall, "cpu": cpu, "other": other}
+    return measured
 
 
 def rollback(world, hosts) -> dict:
     names = [h.name for h in hosts]
-    run, wall, cpu, other = timed(lambda: world.tool("rollback", "--release", "--force", "-l", ",".join(names),
+    run, measured = timed(lambda: world.tool("rollback", "--release", "--force", "-l", ",".join(names),
                                                timeout=1800))
     if run.returncode != 0:
         sys.exit(f"invoke rollback -l {','.join(names)} exited {run.returncode}:\n{run.output[-3000:]}")
@@ -168,7 +177,7 @@ def rollback(world, hosts) -> dict:
         steps[m["host"]][m["step"]] = float(m["seconds"])
     if any(answers(h) != 200 for h in hosts):
         sys.exit("rollback: a host does not answer 200 afterwards")
-    return {"wall": wall, "cpu": cpu, "other": other, "steps": steps}
+    return {**measured, "steps": steps}
 
 
 def main() -> None:
@@ -232,15 +241,16 @@ def breakdown(runs: list[dict]) -> dict[str, tuple[float, float]]:
 
 
 def report(results: dict, rollbacks: list[dict], n: int) -> None:
-    med = {k: {f: median([r[f] for r in v]) for f in ("wall", "cpu", "other")} for k, v in results.items() if v}
+    med = {k: {f: median([r[f] for r in v]) for f in ("wall", "cpu", "controller", "other")} for k, v in results.items() if v}
     print(f"\nmedians of {len(results['ours1'])} round(s); a new commit each run, requirements unchanged; {CORES} cores "
           "shared by every host; CPU = user+sys of all the run's processes (controller, sshd sessions, app)")
-    print(f"{'':18} {'1 host':>8} {f'{n} hosts':>8} {f'{n}/1':>5}   CPU 1 / {n} hosts   other load (1 / {n})")
+    print(f"{'':18} {'1 host':>8} {f'{n} hosts':>8} {f'{n}/1':>5}   CPU 1 / {n} hosts (controller)   other load (1 / {n})")
     for key, label in (("ours", "invoke deploy"), ("ansible", "ansible-playbook")):
         if f"{key}1" in med:
             one, many = med[f"{key}1"], med[f"{key}N"]
             print(f"{label:18} {one['wall']:7.1f}s {many['wall']:7.1f}s {many['wall'] / one['wall']:5.2f}   "
-                  f"{one['cpu']:5.1f}s / {many['cpu']:5.1f}s   {one['other'] / one['wall'] / CORES:.0%} / "
+                  f"{one['cpu']:5.1f}s / {many['cpu']:5.1f}s ({one['controller']:.1f} / {many['controller']:.1f})   "
+                  f"{one['other'] / one['wall'] / CORES:.0%} / "
                   f"{many['other'] / many['wall'] / CORES:.0%} of the cores")
     if "ansible1" in med:
         for label, key in (("1 host", "1"), (f"{n} hosts", "N")):
@@ -263,7 +273,8 @@ def report(results: dict, rollbacks: list[dict], n: int) -> None:
     print("\nrollback (invoke rollback --release --force):")
     for run in rollbacks:
         hosts = run["steps"]
-        print(f"  {len(hosts)} host(s): command {run['wall']:.1f} s, CPU {run['cpu']:.1f} s, other load "
+        print(f"  {len(hosts)} host(s): command {run['wall']:.1f} s, CPU {run['cpu']:.1f} s (controller "
+              f"{run['controller']:.1f} s), other load "
               f"{run['other'] / run['wall'] / CORES:.0%}; per host switch + services (restart) + health = seconds:")
         for name, steps in hosts.items():
             total = sum(steps.get(k, 0.0) for k in ("switch", "services", "health"))
