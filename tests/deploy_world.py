@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -234,3 +235,28 @@ def drop_role(role: str) -> None:
 
 def cleanup_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def scratch_world(prefix: str):
+    """``make_world`` with a PostgreSQL database of its own, all of it removed afterwards: for
+    scripts without pytest's fixtures (bench/). Hosts are added by the caller."""
+    import psycopg
+
+    import demo_venv
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = psycopg.connect(dbname="postgres", host="127.0.0.1", user="postgres", autocommit=True)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    made = None
+    try:
+        made = make_world(world_root(prefix), name, str(demo_venv.wheel_cache()))
+        yield made
+    finally:
+        if made is not None:
+            made.close()
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if made is not None:
+            drop_role(made.role)
+            cleanup_tree(made.root)
+        admin.close()
