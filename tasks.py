@@ -139,7 +139,8 @@ def rollback(c, project=None, database=False, inventory=None, limit=None, forks=
 
     ssh = _ssh(accept_new_host_keys, known_hosts, ask_become_pass)
     if release:
-        _exit(cli.deploy_rollback(inventory, limit, None if release is True else release, force, database, yes, ssh))
+        _exit(cli.deploy_rollback(inventory, limit, None if release is True else release, force, database, yes, ssh,
+                                  project=project))
         return
     _exit(cli.rollback(project, database=database, inventory=inventory, limit=limit, forks=forks, ssh=ssh))
 

@@ -283,11 +283,11 @@ def releases(inventory, limit, fmt: str, ssh) -> int:
         return fail(str(exc))
 
 
-def deploy_rollback(inventory, limit, release, force: bool, database: bool, yes: bool, ssh) -> int:
+def deploy_rollback(inventory, limit, release, force: bool, database: bool, yes: bool, ssh, project=None) -> int:
     from .deploy import commands
 
     try:
-        return commands.rollback(inventory, limit, release, force, database, yes, ssh)
+        return commands.rollback(inventory, limit, release, force, database, yes, ssh, project=project)
     except UsageError as exc:
         return fail(str(exc))
 

@@ -5,12 +5,13 @@ back, or the gate said no), 2 (bad input)."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 from ..fleet import SshOptions
 from ..masking import scrub
-from ..runner import UsageError
+from ..runner import DEMO_PROJECT, UsageError
 from .options import DeployOptions
 
 
@@ -77,7 +78,7 @@ def deploy(inventory, limit, options: DeployOptions, fmt: str, output: str | Non
 
     if fmt not in ("text", "json"):
         raise UsageError("--format must be text or json")
-    deployment = Deployment(load(inventory, limit), options, ssh)
+    deployment = Deployment(load(inventory, limit), options, ssh, inventory_hosts=load(inventory, None))
     status = deployment.run()
     report = deployment.report()
     report["setup"] = options.setup
@@ -100,19 +101,22 @@ class _Settings:
         self.options.health_attempts, self.options.health_interval = 10, 1.0
 
 
-def _runs(inventory, limit, ssh, progress: bool):
+def _runs(inventory, limit, ssh, progress: bool, project: str | None = None):
     from ..fleet import transport_for
     from .display import Display
     from .hostrun import HostDeploy
-    from .hostvars import choose, host_config
+    from .hostvars import host_config
     from .phases import connect
     from .run import in_parallel
 
+    from .run import roles
+
+    app = os.path.basename((project or str(DEMO_PROJECT)).rstrip("/")) or "app"  # as deploy's default
     hosts = load(inventory, limit)
     display = Display([h.name for h in hosts], enabled=progress)
-    runs = [HostDeploy(h, host_config(h, "app"), display) for h in hosts]
+    runs = [HostDeploy(h, host_config(h, app), display) for h in hosts]
     in_parallel(runs, lambda r: connect(r, transport_for(r.host, ssh)))
-    return runs, display, choose([r.config for r in runs], "beat")
+    return runs, display, roles([r.config for r in runs], load(inventory, None), app)[1]
 
 
 def releases(inventory, limit, fmt: str, ssh: SshOptions) -> int:
@@ -142,13 +146,14 @@ def releases(inventory, limit, fmt: str, ssh: SshOptions) -> int:
     return 1 if any(isinstance(rows, dict) for rows in table.values()) else 0
 
 
-def rollback(inventory, limit, release: str | None, force: bool, database: bool, yes: bool, ssh: SshOptions) -> int:
+def rollback(inventory, limit, release: str | None, force: bool, database: bool, yes: bool, ssh: SshOptions,
+             project: str | None = None) -> int:
     from ..lock import holder_info
     from . import phases, revert
     from .hostrun import FAILED, StepFailed
     from .run import in_parallel
 
-    runs, display, beat_host = _runs(inventory, limit, ssh, progress=True)
+    runs, display, beat_host = _runs(inventory, limit, ssh, progress=True, project=project)
     settings = _Settings(beat_host)
 
     def confirm(question: str) -> bool:

@@ -66,17 +66,30 @@ def in_parallel(runs: list[HostDeploy], work, forks: int = 16) -> None:
             list(pool.map(one, runs))
 
 
+def roles(configs, inventory_hosts, app: str) -> tuple[str, str]:
+    """The host that migrates (one of those deployed) and the one that runs Celery beat: chosen
+    from the whole inventory, so a ``--limit`` never starts a second beat on another host."""
+    everyone = []
+    for host in inventory_hosts:
+        try:
+            everyone.append(host_config(host, app))
+        except UsageError:
+            continue  # a host this deploy does not touch may lack deploy_to
+    migrate = choose(everyone, "migrate") if everyone else configs[0].name
+    if migrate not in {c.name for c in configs}:
+        migrate = choose(configs, "migrate")
+    return migrate, choose(everyone or configs, "beat")
+
+
 class Deployment:
-    def __init__(self, hosts, options: DeployOptions, ssh: SshOptions | None = None):
+    def __init__(self, hosts, options: DeployOptions, ssh: SshOptions | None = None, inventory_hosts=None):
         if not hosts:
             raise UsageError("no hosts to deploy to")
         self.options, self.ssh = options, ssh or SshOptions()
         self.display = Display([h.name for h in hosts], enabled=options.progress)
         app = options.app_name()
         self.runs = [HostDeploy(h, host_config(h, app), self.display) for h in hosts]
-        configs = [r.config for r in self.runs]
-        self.migrate_host = choose(configs, "migrate")
-        self.beat_host = choose(configs, "beat")
+        self.migrate_host, self.beat_host = roles([r.config for r in self.runs], inventory_hosts or hosts, app)
         self.commit = self.bundle = None
         self.rid = ""
         self.outcome = ""

@@ -28,7 +28,7 @@ WEB_PROCESSES = 2  # supervisord: two gunicorn masters share the socket, restart
 GRACEFUL_SECONDS = 30  # gunicorn --graceful-timeout: requests in flight get this long on TERM
 WEB_STOP_SECONDS = GRACEFUL_SECONDS + 10
 WORKER_STOP_SECONDS = 600  # Celery's warm shutdown: running tasks get this long
-START_SECONDS = 3  # supervisord startsecs: alive this long counts as started
+START_SECONDS = 1  # supervisord startsecs; readiness is ours: RUNNING with its workers, all in the release (--preload: an import error ends the master at once)
 ASGI_WORKER = "uvicorn_worker.UvicornWorker"
 BEAT_SCHEDULE = "celerybeat-schedule"
 

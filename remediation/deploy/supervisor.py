@@ -135,22 +135,18 @@ def _restart_single(transport, spec, service: str, release_dir: str) -> str | No
 
 
 def restart(transport, spec, release_dir: str) -> list[dict]:
-    """The web processes first; then the Celery worker and beat at once (a worker's warm shutdown
-    waits for its tasks, beat need not wait for it). After a web failure the rest are ``skipped``
-    (still on their old code)."""
-    web, others = spec.services[0], spec.services[1:]
-    started = time.monotonic()
-    why = _restart_web(transport, spec, release_dir)
-    results = [_entry(web, started, why)]
-    if why:
-        return results + [_entry(service, started, f"not restarted: {web} failed", "skipped") for service in others]
+    """The web processes roll one at a time while the Celery worker (warm shutdown: its tasks
+    finish) and beat restart beside them: none waits for another. A failure of any is reported;
+    the caller rolls every service back to the previous release."""
 
     def one(service: str) -> dict:
         begun = time.monotonic()
+        if service.endswith("-web"):
+            return _entry(service, begun, _restart_web(transport, spec, release_dir))
         return _entry(service, begun, _restart_single(transport, spec, service, release_dir))
 
-    with ThreadPoolExecutor(max_workers=max(1, len(others))) as pool:
-        return results + list(pool.map(one, others))
+    with ThreadPoolExecutor(max_workers=len(spec.services)) as pool:
+        return list(pool.map(one, spec.services))
 
 
 def stop_start(transport, spec, release_dir: str) -> list[dict]:
