@@ -90,6 +90,9 @@ def assert_whole(host, serving: bool = True, temps_allowed: bool = False) -> str
         venv = release / ".venv"
         assert venv.is_symlink() and (venv / ".complete").is_file(), f"current -> {rid}, whose venv is not complete"
         assert not rid.startswith(TEMP)
+    for name in releases(host):  # the records keep the reasons of failures: masked too
+        path = host.deploy_to / "releases" / name / ".release.json"
+        assert_no_secrets(path.read_text() if path.is_file() else "")
     assert lock_is_free(host), f"{host.name}: the deploy lock is still held"
     if not temps_allowed:
         assert leftovers(host) == [], f"{host.name}: left behind: {leftovers(host)}"

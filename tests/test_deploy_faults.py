@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -33,6 +34,7 @@ from deploy_checks import (
 )
 from deploy_process import Started, kill_trial, timeline, wait_for_file
 from deploy_world import cleanup_tree, drop_role, make_world, world_root
+from sshd import ssh_client_key, ssh_hosts  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.xdist_group("deploy-faults")
 
@@ -118,6 +120,7 @@ def test_a_dirty_tree_deploys_the_committed_tree(world):
     try:
         run = world.deploy("-l", "web1")
         assert run.returncode == 0, run.output[-4000:]
+        assert_no_secrets(run.stdout, run.stderr)
         assert "uncommitted changes" in run.stderr and "not deployed" in run.stderr
         assert git(world.project, "status", "--porcelain") != "", "the working copy was left alone"
     finally:
@@ -176,6 +179,7 @@ def test_a_second_deploy_fails_at_once_naming_the_holder(world, tmp_path):
         with open(pause / "release", "wb"):
             pass
     assert first.wait(600) == 0, first.output()[-4000:]
+    assert_no_secrets(first.output())
     assert current(host) != before
     assert_whole(host)
 
@@ -252,7 +256,9 @@ def test_a_health_url_that_answers_500_is_rolled_back_and_never_a_rollback_targe
     assert "500" in line, line
     assert current(host) == before
     assert_whole(host)
-    listed = json.loads(world.tool("releases", "--format", "json", "-l", "web1").stdout)["web1"]
+    listing = world.tool("releases", "--format", "json", "-l", "web1")
+    assert_no_secrets(listing.stdout, listing.stderr)
+    listed = json.loads(listing.stdout)["web1"]
     new = listed[0]
     assert new["state"] == "failed" and new["id"] not in (before,)
     assert [r["state"] for r in listed if r["id"] == before] == ["current"]
@@ -268,28 +274,50 @@ def test_a_health_url_that_answers_500_is_rolled_back_and_never_a_rollback_targe
 # --- disk full during the upload --------------------------------------------------------------------
 
 
-def test_disk_full_during_the_upload_is_one_line_and_leaves_nothing(world):
-    """A real full file system: a 64 KiB tmpfs mounted on DEPLOY_TO/.deploy, where the release's tar
-    is uploaded; the disk check (DEPLOY_TO's own file system) passes, the copy gets ENOSPC."""
-    host = web(world, 1)
-    before = assert_whole(host)
-    states = state(host)
-    target = host.deploy_to / ".deploy"
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs", str(target)],
+def tmpfs(folder, size: str = "64k") -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(folder)],
                              capture_output=True, text=True, check=False)
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+
+
+def test_disk_full_during_the_upload_is_one_line_per_host_and_leaves_nothing(world, ssh_hosts):  # noqa: F811
+    """Real full file systems: 64 KiB tmpfs mounts where the 160 KiB release goes, beside DEPLOY_TO
+    (the disk check, of DEPLOY_TO's file system, passes). web1 (local): DEPLOY_TO/.deploy, where the
+    tar is copied (ENOSPC); ssh1: the same over SFTP (which says only "Failure"); ssh2: releases/,
+    where the tar is unpacked (tar: "Wrote only N of M bytes")."""
+    one = web(world, 1)
+    before, states = assert_whole(one), state(one)
+    sshd = ssh_hosts(2)
+    remote = [world.add_host(f"ssh{n}", ssh=host) for n, host in enumerate(sshd, 1)]
+    full = [one.deploy_to / ".deploy", remote[0].deploy_to / ".deploy", remote[1].deploy_to / "releases"]
+    mounted = []
     try:
-        run = world.deploy("-l", "web1")
+        for folder in full:
+            tmpfs(folder)
+            mounted.append(folder)
+        run = world.deploy("-l", "web1,ssh1,ssh2")
         assert_clean_failure(run, 1)
-        assert host_line(run.stdout, "web1") == ("failed", "upload: upload of the release failed: No space left on device")
-        assert "stopped before any change: 1 of 1 host(s) failed the preflight" in run.stdout
-        assert sorted(p.name for p in target.iterdir()) == [], "no partial tar left on the full disk"
+        for host, folder, what in zip([one, *remote], full, ["upload of", "upload of", "unpacking"]):
+            status, line = host_line(run.stdout, host.name)
+            assert status == "failed"
+            assert re.fullmatch(rf"upload: {what} the release failed: No space left on device \(\d+ KiB free in "
+                                rf"{re.escape(str(folder))}, \d+ KiB needed\)( \(tar: .*\))?", line), line
+        assert "stopped before any change: 3 of 3 host(s) failed the preflight" in run.stdout
+        assert [sorted(p.name for p in folder.iterdir()) for folder in full] == [[], [], []], "nothing partial left"
     finally:
-        subprocess.run(["umount", str(target)], check=True)
-    assert state(host) == states
-    assert current(host) == before and leftovers(host) == []
-    assert_whole(host)
+        for folder in mounted:
+            subprocess.run(["umount", str(folder)], check=True)
+        for host in remote:
+            world.hosts.remove(host)
+            host.stop()
+        world.write_inventory()
+    assert state(one) == states and current(one) == before and leftovers(one) == []
+    assert_whole(one)
+    for host in remote:
+        assert releases(host) == [] and leftovers(host) == []
+        assert_whole(host, serving=False)
 
 
 # --- a host that fails the preflight in a fleet ------------------------------------------------------
@@ -384,6 +412,7 @@ def test_kill_9_at_random_points_leaves_a_whole_release_and_a_free_lock(world, t
               f"left {trial['left'] or 'nothing'}; programs stopped: {trial['stopped'] or 'none'}")
     final = world.deploy("-l", "web1")
     assert final.returncode == 0, f"seed {seed}: {final.output[-4000:]}"
+    assert_no_secrets(final.stdout, final.stderr)
     assert "removed what a killed run left" in final.output or not trial["left"]
     assert_whole(host)
     LEFT["scratch"] = scratch_databases(world.database)
