@@ -115,7 +115,9 @@ def kill_trial(world, host, step: str, offset: float, folder: Path, until=None) 
     once they have: ``current`` a whole release, the app answering 200, and, when the kill came
     before the switch, the programs as they were. Returns what happened, for the trial table."""
     before, programs_before = current(host), programs(host)
-    started = Started(world, folder, "-l", host.name)
+    controller_tmp = world.root / "controller-tmp"  # where the deploy builds its bundle (TMPDIR)
+    controller_tmp.mkdir(mode=0o1777, exist_ok=True)
+    started = Started(world, folder, "-l", host.name, env={"TMPDIR": str(controller_tmp)})
     wanted = f"[{host.name}] {step}"
     while step != "(start)" and wanted not in started.err.read_text().splitlines():
         if started.proc.poll() is not None:

@@ -185,6 +185,8 @@ def test_kill_9_at_random_points_leaves_a_whole_release_and_a_free_lock(world, t
     assert "removed what a killed run left" in final.output or not trial["left"]
     assert_whole(host)
     LEFT["scratch"] = scratch_databases(world.database)
+    bundles = sorted(p.name for p in (world.root / "controller-tmp").iterdir())
+    print(f"the killed deploys left {len(bundles)} bundle folder(s) in the controller's TMPDIR: {bundles[:3]}...")
     print(f"{TRIALS} trials and the final deploy: {time.monotonic() - started:.1f}s")
 
 
