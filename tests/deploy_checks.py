@@ -13,6 +13,7 @@ import subprocess
 from urllib.parse import quote
 
 import httpx
+from conftest import git
 from deploy_world import DOMAIN, SECRETS
 
 from remediation import lockfile
@@ -80,7 +81,7 @@ def leftovers(host) -> list[str]:
     return sorted(found)
 
 
-def assert_whole(host, serving: bool = True, temps_allowed: bool = False) -> str | None:
+def assert_whole(host, serving: bool = True, temps_allowed: bool = False, lock_checked: bool = False) -> str | None:
     """``current`` is a whole release, the lock is free, nothing temporary is left, the app serves."""
     rid = current(host)
     if rid is not None:
@@ -90,7 +91,10 @@ def assert_whole(host, serving: bool = True, temps_allowed: bool = False) -> str
         venv = release / ".venv"
         assert venv.is_symlink() and (venv / ".complete").is_file(), f"current -> {rid}, whose venv is not complete"
         assert not rid.startswith(TEMP)
-    assert lock_is_free(host), f"{host.name}: the deploy lock is still held"
+    for name in releases(host):  # the records keep the reasons of failures: masked too
+        path = host.deploy_to / "releases" / name / ".release.json"
+        assert_no_secrets(path.read_text() if path.is_file() else "")
+    assert lock_checked or lock_is_free(host), f"{host.name}: the deploy lock is still held"
     if not temps_allowed:
         assert leftovers(host) == [], f"{host.name}: left behind: {leftovers(host)}"
     if serving:
@@ -133,3 +137,22 @@ def scratch_databases(database: str) -> list[str]:
         rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
                             (database[:36].replace("_", r"\_") + r"\_%",)).fetchall()
     return sorted(name for (name,) in rows)
+
+
+# --- the fault tests' world (tests/deploy_faults_world.py) ---------------------------------------
+
+
+def web(world, number: int):
+    return world.hosts[number - 1]
+
+
+def ensure_live(world) -> None:
+    """web1 has a live release (a module run on its own deploys it first)."""
+    if current(web(world, 1)) is None:
+        run = world.deploy("-l", "web1")
+        assert run.returncode == 0, run.output[-4000:]
+
+
+def undo_commit(world) -> None:
+    git(world.project, "reset", "-q", "--hard", "HEAD~1")
+    git(world.project, "push", "-q", "-f", "origin", "main")

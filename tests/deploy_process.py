@@ -15,6 +15,8 @@ from pathlib import Path
 from conftest import REPO
 from deploy_checks import assert_whole, current, leftovers, lock_is_free, programs
 
+REFERENCE: dict[str, list] = {}  # a full deploy's steps per host, timed: where the kill trials aim
+
 
 def deploy_argv(world, *args: str) -> list[str]:
     return [sys.executable, "-m", "invoke", "deploy", "-i", str(world.inventory), "--project", str(world.project),
@@ -57,10 +59,13 @@ class Started:
         steps = [line for line in self.err.read_text().splitlines() if line.startswith("[")]
         return steps[-1] if steps else "(before the first step)"
 
-    def session(self) -> list[int]:
-        """Processes still in the deploy's session (children a kill -9 of the deploy left running)."""
-        done = subprocess.run(["ps", "-o", "pid=", "-s", str(self.pid)], capture_output=True, text=True,
-                              check=False)
+    def session(self, listing: bool = False) -> list:
+        """Processes still in the deploy's session (children a kill -9 of the deploy left running):
+        their pids, or with ``listing`` their ps lines (pid, state, command)."""
+        done = subprocess.run(["ps", "-o", "pid=,stat=,args=" if listing else "pid=", "-s", str(self.pid)],
+                              capture_output=True, text=True, check=False)
+        if listing:
+            return [" ".join(line.split())[:160] for line in done.stdout.splitlines() if line.strip()]
         return [int(pid) for pid in done.stdout.split()]
 
     def wait_session_empty(self, timeout: float = 180) -> float:
@@ -110,7 +115,9 @@ def kill_trial(world, host, step: str, offset: float, folder: Path, until=None) 
     once they have: ``current`` a whole release, the app answering 200, and, when the kill came
     before the switch, the programs as they were. Returns what happened, for the trial table."""
     before, programs_before = current(host), programs(host)
-    started = Started(world, folder, "-l", host.name)
+    controller_tmp = world.root / "controller-tmp"  # where the deploy builds its bundle (TMPDIR)
+    controller_tmp.mkdir(mode=0o1777, exist_ok=True)
+    started = Started(world, folder, "-l", host.name, env={"TMPDIR": str(controller_tmp)})
     wanted = f"[{host.name}] {step}"
     while step != "(start)" and wanted not in started.err.read_text().splitlines():
         if started.proc.poll() is not None:
@@ -125,12 +132,17 @@ def kill_trial(world, host, step: str, offset: float, folder: Path, until=None) 
     at = time.monotonic() - started.started
     assert started.wait(60) == -signal.SIGKILL
     free_at_once = lock_is_free(host)
+    # not free at once: a child forked but not yet exec'd holds a copy of the lock's descriptor
+    # (close-on-exec closes it at its exec); say which processes were left, then wait for them
+    held_by = [] if free_at_once else started.session(listing=True)
     lingered = started.wait_session_empty()
-    rid = assert_whole(host, serving=True, temps_allowed=True)
+    free_after = free_at_once or lock_is_free(host)
+    rid = assert_whole(host, serving=True, temps_allowed=True, lock_checked=True)
     states = programs(host)
     if rid == before:
         assert states == programs_before, f"killed before the switch ({started.last_step()}), yet: {states}"
-    return {"killed": True, "at": at, "step": started.last_step(), "lock_free": free_at_once, "lingered": lingered,
+    return {"killed": True, "at": at, "step": started.last_step(), "lock_free": free_after, "held_by": held_by,
+            "lingered": lingered,
             "current": "old" if rid == before else "new", "left": leftovers(host),
             "stopped": sorted(name for name, value in states.items() if value != "RUNNING"),
             "output": started.output()}

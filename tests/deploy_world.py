@@ -223,7 +223,7 @@ def make_world(tmp_path: Path, database: str, wheels: str) -> World:
     with psycopg.connect(dbname="postgres", host="127.0.0.1", user="postgres", autocommit=True) as admin:
         admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{SECRETS['DB_PASSWORD']}'")
         admin.execute(f'ALTER DATABASE "{database}" OWNER TO {role}')
-    return World(tmp_path, project, database, role, redis_db=int(uuid.uuid4().int % 14) + 1, wheels=wheels)
+    return World(tmp_path, project, database, role, redis_db=int(uuid.uuid4().int % 10) + 1, wheels=wheels)
 
 
 def drop_role(role: str) -> None:
