@@ -113,7 +113,7 @@ def test_a_rollback_with_no_previous_release_changes_nothing(world):
     before = state(host)
     run = world.tool("rollback", "--release", "-l", "web1")
     assert_clean_failure(run, 1)
-    assert "web1: failed: web1: no previous good release to roll back to\n" in run.stdout
+    assert "web1: failed: no previous good release to roll back to\n" in run.stdout
     assert state(host) == before
     assert_whole(host)
 

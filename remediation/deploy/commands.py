@@ -180,7 +180,7 @@ def rollback(inventory, limit, release: str | None, force: bool, database: bool,
         phases.unlock(run)
         if run.transport is not None:
             run.transport.close()
-    lines = [f"{r.name}: {r.status}" + (f": {r.error}" if r.error else "") for r in runs]
+    lines = [f"{r.name}: {r.status}" + (f": {r.error.removeprefix(r.name + ': ')}" if r.error else "") for r in runs]
     secrets = set().union(*(r.secrets for r in runs))
     emit("ROLLBACK RECAP\n" + "\n".join(lines) + "\n", None, secrets)
     return 0 if all(r.status == "changed" for r in runs) else 1
