@@ -236,7 +236,7 @@ def test_a_health_url_that_answers_500_is_rolled_back_and_never_a_rollback_targe
     assert all(r["state"] != "previous" for r in listed if r["status"] != "ok")
     refused = world.tool("rollback", "--release", new["id"], "-l", "web1")
     assert_clean_failure(refused, 1)
-    assert (f"web1: failed: web1: release {new['id']} is failed (never live and healthy); it is never a rollback "
+    assert (f"web1: failed: release {new['id']} is failed (never live and healthy); it is never a rollback "
             "target\n") in refused.stdout
     assert current(host) == before
     assert_whole(host)
