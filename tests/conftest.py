@@ -4,6 +4,7 @@ run the real command line (``invoke ...``) as a subprocess, the way a user or CI
 from __future__ import annotations
 
 import hashlib
+import contextlib
 import os
 import shutil
 import subprocess
@@ -127,13 +128,13 @@ def _service_missing(what: str) -> None:
     pytest.skip(f"{what} is not available")
 
 
-@pytest.fixture
-def postgres_db():
-    """A throwaway PostgreSQL database, dropped afterwards; yields its name."""
+@contextlib.contextmanager
+def throwaway_database(prefix: str = "remediation_test"):
+    """A new PostgreSQL database named ``<prefix>_<random>``, dropped afterwards; yields its name."""
     import uuid
 
     import psycopg  # in the test extra: a missing driver must fail, not skip
-    name = f"remediation_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     try:
         admin = psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=3, **POSTGRES)
     except psycopg.OperationalError:
@@ -144,6 +145,13 @@ def postgres_db():
             yield name
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_db():
+    """A throwaway PostgreSQL database, dropped afterwards; yields its name."""
+    with throwaway_database() as name:
+        yield name
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import POSTGRES, _service_missing
+from conftest import _service_missing, throwaway_database
 
 REDIS_PASSWORD = "planted-redis-pw-7291"  # the private Redis requires it (the shared one has none)
 
@@ -37,21 +37,8 @@ def redis_up() -> None:
 @pytest.fixture(scope="module")
 def database():
     """A throwaway PostgreSQL database for this module (what conftest's postgres_db makes per test)."""
-    import uuid
-
-    import psycopg
-
-    name = f"remediation_health_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=3, **POSTGRES)
-    except psycopg.OperationalError:
-        _service_missing("PostgreSQL on 127.0.0.1:5432")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield name
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_database("remediation_health") as name:
+        yield name
 
 
 def start(argv: list[str], cwd: Path, env: dict, log: Path) -> subprocess.Popen:

@@ -10,11 +10,10 @@ import os
 import socket
 import subprocess
 import sys
-import uuid
 from urllib.parse import quote
 
 import pytest
-from conftest import POSTGRES, _service_missing, copy_demo, tree_digest
+from conftest import POSTGRES, copy_demo, throwaway_database, tree_digest
 
 from remediation.deploy import miglint
 from remediation.deploy.migration_ops import unapplied
@@ -179,19 +178,8 @@ def test_sqlite_rules_per_migration_and_applied_ones_not_reported(sqlite_project
 
 @pytest.fixture(scope="module")
 def pg_url():
-    import psycopg
-
-    name = f"remediation_miglint_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=3, **POSTGRES)
-    except psycopg.OperationalError:
-        _service_missing("PostgreSQL on 127.0.0.1:5432")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"postgres://postgres:{quote(PASSWORD, safe='')}@127.0.0.1:5432/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_database("remediation_miglint") as name:
+        yield f"postgres://postgres:{quote(PASSWORD, safe='')}@127.0.0.1:5432/{name}"
 
 
 def test_postgresql_end_to_end_with_the_demo_interpreter(tmp_path, pg_url, demo_python):

@@ -112,7 +112,7 @@ def stage(run: HostDeploy, dep) -> None:
     def plan():
         run.plan = {"release": dep.rid, "commit": dep.commit.sha, "live": run.previous,
                     "venv": ("build " if run.venv_created else "reuse ") + run.venv,
-                    "services": serving.names(service_spec(run, dep)), "gate": run.gate_lines}
+                    "services": service_spec(run, dep).services, "gate": run.gate_lines}
         return f"restart {', '.join(run.plan['services'])}"
 
     run.step("plan", plan)

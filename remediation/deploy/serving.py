@@ -48,15 +48,6 @@ def _spec_for(config, facts, manage_rel: str, beat: bool):
         supervisor_conf_dir=config.supervisor_conf_dir, env_file=config.env_file)
 
 
-def names(spec) -> list[str]:
-    found = [f"{spec.app}-web"]
-    if spec.celery_app:
-        found.append(f"{spec.app}-worker")
-    if spec.beat:
-        found.append(f"{spec.app}-beat")
-    return found
-
-
 def install_and_restart(transport, spec, release_dir: str) -> str:
     try:
         changed = services.install(transport, spec)
