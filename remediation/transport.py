@@ -231,6 +231,12 @@ class Transport:
         """Hold an exclusive lock on ``path`` while the returned context is open (remediation/lock.py)."""
         raise NotImplementedError
 
+    def hold(self, argv: list[str], first_input: str, timeout: float = 60):
+        """Start ``argv``, send it ``first_input`` (one line: secrets travel here, never in argv) and
+        yield the first line it prints; it runs until the context ends and its stdin closes, or until
+        this process or the connection dies (a lock holder: remediation/deploy/dblock.py)."""
+        raise NotImplementedError
+
     def put_file(self, local: str, remote: str, mode: int = 0o600) -> None:
         """Copy the controller's file ``local`` to ``remote`` on the host (not atomic: callers write
         to a temp name they own and rename)."""
@@ -300,6 +306,35 @@ class Local(Transport):
         from .lock import local_lock
 
         return local_lock(path, holder)
+
+    @contextlib.contextmanager
+    def hold(self, argv, first_input, timeout=60):
+        try:
+            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True, start_new_session=True)
+        except OSError as exc:
+            raise TransportError(f"{argv[0]}: {exc.strerror or exc}") from None
+        try:
+            proc.stdin.write(first_input.rstrip("\n") + "\n")
+            proc.stdin.flush()
+            timer = threading.Timer(timeout, proc.kill)  # a holder that never answers is killed, read ends
+            timer.start()
+            try:
+                line = proc.stdout.readline().strip()
+            finally:
+                timer.cancel()
+            if not line:
+                error = (proc.stderr.read().strip().splitlines() or ["no output"])[-1]
+                raise TransportError(f"{argv[0]}: the holder did not start ({error[:200]})")
+            yield line
+        finally:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
     def read_text(self, path: str) -> str | None:
         data = self.read_bytes(path)

@@ -90,3 +90,41 @@ def test_a_host_failing_preflight_stops_the_fleet_before_any_change(fleet):
         assert (web2.deploy_to / "current").resolve().name == before[1]
     finally:
         env.chmod(0o600)
+
+
+def test_two_limited_deploys_never_migrate_the_shared_database_at_once(fleet, tmp_path):
+    """``-l web1`` and ``-l web2`` each hold only their own host's lock and pick their own migrating
+    host: the database's migration lock (a PostgreSQL advisory lock) is what keeps them apart."""
+    import os
+
+    from deploy_process import Started, wait_for_file
+
+    fleet.commit("another change", {"CHANGELOG": "two at once\n"})
+    before = [(h.deploy_to / "current").resolve().name for h in fleet.hosts]
+    pause = tmp_path / "pause"
+    pause.mkdir()
+    os.mkfifo(pause / "release")
+    first = Started(fleet, tmp_path / "first", "-l", "web1", env={"REMEDIATION_TEST_PAUSE": f"dblock:held:{pause}"})
+    try:
+        wait_for_file(pause / "reached", first)  # the first holds the migration lock, before its backup
+        second = fleet.deploy("-l", "web2", "--format", "json")
+        assert first.proc.poll() is None, "the first deploy is paused until this test lets it go"
+        assert second.returncode == 1, second.output
+        report = json.loads(second.stdout)
+        assert report["migrate_host"] == "web2"
+        (web2,) = report["hosts"]
+        lock = steps(web2)["migration lock"]
+        assert lock["status"] == "failed"
+        assert lock["detail"].startswith(f"another deploy is migrating database {fleet.database} (remediation deploy "
+                                         f"pid {first.pid} on {os.uname().nodename}, since "), lock["detail"]
+        assert "backup" not in steps(web2) and "migrate" not in steps(web2)
+        assert [(h.deploy_to / "current").resolve().name for h in fleet.hosts] == before
+    finally:
+        with open(pause / "release", "wb"):
+            pass
+    assert first.wait(600) == 0, first.output()[-4000:]
+    for value in SECRETS.values():
+        assert value not in first.output() and value not in second.output
+    assert (fleet.hosts[0].deploy_to / "current").resolve().name != before[0]
+    after = fleet.deploy("-l", "web2")  # the lock died with the first deploy's session
+    assert after.returncode == 0, after.output

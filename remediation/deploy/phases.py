@@ -3,6 +3,7 @@ one line). ``run.py`` says in which order and on which hosts they run."""
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 
 from .. import dbrestore
@@ -10,7 +11,7 @@ from ..facts import parse_env_text
 from ..lock import LockHeld
 from ..masking import secret_values
 from . import archive, database as db_step, gate, health, hostops, miglint, migration_ops, records, serving, static, venvs
-from . import edge_host, verify_step
+from . import dblock, edge_host, verify_step
 from .hostrun import OK, ROLLED_BACK, HostDeploy
 from .layout import release_id
 
@@ -170,6 +171,13 @@ def database(run: HostDeploy, dep) -> None:
     db.python = layout.release_python(dep.rid)
     manage_dir = posixpath.join(layout.release(dep.rid), dep.bundle.manage_rel)
     backup = db_step.backup_path(layout, dep.rid, db.vendor)
+    with contextlib.ExitStack() as held:  # one deploy at a time migrates this database (dblock.py)
+        run.step("migration lock", lambda: held.enter_context(dblock.migration_lock(t, db.python, db, dep.holder)))
+        database_steps(run, dep, db, manage_dir, backup)
+
+
+def database_steps(run: HostDeploy, dep, db, manage_dir: str, backup: str) -> None:
+    t, layout = run.transport, run.layout
     run.step("backup", lambda: db_step.take_backup(t, db, backup))
     records.mark(t, layout, dep.rid, backup=backup)
     if dep.options.fetch_backup:

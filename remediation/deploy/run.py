@@ -91,6 +91,7 @@ class Deployment:
         self.runs = [HostDeploy(h, host_config(h, app), self.display) for h in hosts]
         self.migrate_host, self.beat_host = roles([r.config for r in self.runs], inventory_hosts or hosts, app)
         self.commit = self.bundle = None
+        self.holder = holder_info("deploy")
         self.rid = ""
         self.outcome = ""
         self.started = time.perf_counter()
@@ -121,7 +122,7 @@ class Deployment:
                 self.display.line("the working copy has uncommitted changes: they are not deployed (the release is "
                                   f"commit {self.commit.short} as committed)")
             in_parallel(self.runs, lambda r: phases.connect(r, transport_for(r.host, self.ssh)))
-            holder = holder_info("deploy")
+            self.holder = holder = holder_info("deploy")
             in_parallel(self.alive(), lambda r: phases.lock(r, holder))
             if any(r.lock_refused for r in self.runs):
                 self.outcome = "another deploy holds the lock: nothing was done"

@@ -12,7 +12,9 @@ move over its one SFTP session. It is opened on first use and stays open until `
 
 from __future__ import annotations
 
-from ..transport import Result, Transport
+import contextlib
+
+from ..transport import Result, Transport, TransportError
 from .commands import ENV_BOOTSTRAP, SUDO_PASSWORD_ENV, SshCommands, sudo_password_from_env
 from .connection import KEEPALIVE_SECONDS, SshConnection
 from .files import SshFiles
@@ -72,6 +74,29 @@ class Ssh(Transport):
         from ..lock import remote_lock
 
         return remote_lock(self.commands, path, {**holder, "via": self.label})
+
+    @contextlib.contextmanager
+    def hold(self, argv, first_input, timeout=60):
+        channel = self.commands.start(argv)
+        try:
+            channel.settimeout(timeout)
+            try:
+                channel.sendall((first_input.rstrip("\n") + "\n").encode("utf-8"))
+                line = channel.makefile("rb").readline().decode("utf-8", "replace").strip()
+            except (OSError, EOFError) as exc:
+                raise TransportError(f"{self.label}: no answer from {argv[0]} ({exc})") from None
+            if not line:
+                error = channel.makefile_stderr("rb").read().decode("utf-8", "replace").strip().splitlines()
+                raise TransportError(f"{self.label}: {argv[0]}: the holder did not start ({(error or ['no output'])[-1][:200]})")
+            channel.settimeout(None)
+            yield line
+        finally:
+            try:  # its stdin closes: it lets go and exits
+                channel.shutdown_write()
+                channel.status_event.wait(timeout)
+            except Exception:  # the connection is gone, and with it the holder
+                pass
+            channel.close()
 
     # --- files
     def read_text(self, path: str) -> str | None:
