@@ -1,0 +1,114 @@
+"""Seed section 1, continued: secrets committed to git (the scan in remediation/secretscan/).
+
+One finding per file (per leaked setting for the live secrets), naming the file, lines and short
+commits, never the value. Every one matters from staging on: a development checkout may hold its
+own throwaway key.
+"""
+
+from __future__ import annotations
+
+from ..secretscan.rules import specific
+from .base import CRITICAL, HIGH, LOW, MANUAL, MEDIUM, finding_for
+
+finding = finding_for("git")
+SHOWN = 5  # places listed in one finding; the rest are counted
+
+
+def scan_of(facts) -> dict | None:
+    scan = getattr(facts, "secret_scan", None)
+    return scan if isinstance(scan, dict) else None
+
+
+def hits(facts, kind: str) -> list[dict]:
+    scan = scan_of(facts)
+    return [h for h in (scan or {}).get("hits") or [] if h.get("kind") == kind]
+
+
+def by_path(found: list[dict]) -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = {}
+    for hit in found:
+        grouped.setdefault(hit.get("path") or "", []).append(hit)
+    return grouped
+
+
+def places(found: list[dict], with_line: bool = True, with_commit: bool = True) -> str:
+    described = []
+    for hit in found:
+        where = []
+        if with_line and hit.get("line"):
+            where.append(f"line {hit['line']}")
+        if with_commit and hit.get("commit"):
+            where.append(f"commit {hit['commit']}")
+        text = f"{hit['rule']}" + (f" ({', '.join(where)})" if where else "")
+        if text not in described:
+            described.append(text)
+    more = len(described) - SHOWN
+    return "; ".join(described[:SHOWN]) + (f"; and {more} more" if more > 0 else "")
+
+
+def scan_error(facts):
+    scan = scan_of(facts)
+    if not scan or scan.get("state") != "error":
+        return []
+    return [finding(id="git.secret_scan_error", severity=LOW, title="The committed-secret scan failed",
+                    detail=f"git could not be read for the scan: {scan.get('error')}", fix=MANUAL, applies_from="staging")]
+
+
+def scan_partial(facts):
+    scan = scan_of(facts)
+    if not scan or scan.get("state") != "scanned" or not scan.get("partial"):
+        return []
+    return [finding(id="git.secret_scan_partial", severity=LOW, title="The committed-secret scan was partial",
+                    detail="; ".join(scan["partial"]) + f" (set REMEDIATION_SECRET_SCAN_COMMITS to scan more than "
+                    f"{scan.get('limit')} commits)", fix=MANUAL, applies_from="staging")]
+
+
+def live_secret(facts):
+    findings = []
+    grouped: dict[str, list[dict]] = {}
+    for hit in hits(facts, "live"):
+        grouped.setdefault(hit.get("setting") or "a live secret", []).append(hit)
+    for setting, found in sorted(grouped.items()):
+        where = [f"{h['path'] or 'a commit message'} (commit {h['commit']})" for h in found]
+        more = len(where) - SHOWN
+        listed = ", ".join(where[:SHOWN]) + (f" and {more} more" if more > 0 else "")
+        findings.append(finding(
+            id="git.live_secret_in_history", severity=CRITICAL, title="A live secret is in the git history: rotate it",
+            detail=f"{setting} is committed in {listed}; anyone with the repository has it: rotate it "
+                   f"(a new value, then remove the old one from history) — for SECRET_KEY, fix-prod --rotate-secret-key",
+            fix=MANUAL, applies_from="staging"))
+    return findings
+
+
+def secret_files(facts):
+    return [finding(id="git.secret_file_tracked", severity=HIGH, title="A secret file is tracked by git",
+                    detail=f"{path}: {found[0]['rule']}; untrack it (git rm --cached), ignore it in .gitignore and "
+                           f"rotate what it held", fix=MANUAL, applies_from="staging")
+            for path, found in sorted(by_path(hits(facts, "file")).items())]
+
+
+def secret_values(facts):
+    """High for a provider's credential format, medium for a keyword or entropy guess."""
+    return [finding(id="git.secret_in_tree", severity=HIGH if any(specific(h["rule"]) for h in found) else MEDIUM, title="A secret-looking value is committed",
+                    detail=f"{path}: {places(found, with_commit=False)}; move it to the environment and rotate it",
+                    fix=MANUAL, applies_from="staging")
+            for path, found in sorted(by_path(hits(facts, "tree")).items())]
+
+
+def history_values(facts):
+    return [finding(id="git.secret_in_history", severity=MEDIUM, title="A secret is left in the git history",
+                    detail=f"{path}: {places(found)}; gone from HEAD, but the history still holds it: rotate it",
+                    fix=MANUAL, applies_from="staging")
+            for path, found in sorted(by_path(hits(facts, "history")).items())]
+
+
+def message_values(facts):
+    found = hits(facts, "message")
+    if not found:
+        return []
+    return [finding(id="git.secret_in_commit_message", severity=MEDIUM, title="A secret-looking value in a commit message",
+                    detail=f"{places(found, with_line=False)}; rotate it (a message cannot be changed without "
+                           f"rewriting history)", fix=MANUAL, applies_from="staging")]
+
+
+CHECKS = (scan_error, scan_partial, live_secret, secret_files, secret_values, history_values, message_values)

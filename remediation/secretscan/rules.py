@@ -1,0 +1,228 @@
+"""What counts as a committed secret: files by name, values by detect-secrets' plugins.
+
+Values are found by detect-secrets' own plugins and heuristic filters (the issue's anchor), called
+directly rather than through its global settings, which are process-wide and not thread-safe
+(a fleet audit scans several repositories at once). Its plugins cost ~250 us a line together, so a
+line reaches them only through a cheap pre-filter that every match of theirs passes (proven by
+tests/test_secret_scan_rules.py): a denylisted keyword for the keyword plugin, a quoted run long
+enough to beat the entropy limit for the two entropy plugins, a 16-character token run (or a
+private key header, or URL user info) for the regex plugins.
+
+File names are the rules gitleaks and trufflehog apply to paths, written here because
+detect-secrets only looks at values.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from functools import lru_cache
+
+# --- files that are secrets by name -------------------------------------------------------------
+
+ENV_TEMPLATES = (".example", ".sample", ".template", ".dist", ".defaults", ".tmpl")
+PRIVATE_KEY_NAMES = ("id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk")
+NAME_RULES = (  # (glob on the file name, rule)
+    ("*.pem", "private key file"),
+    ("*.key", "private key file"),
+    ("*.p12", "PKCS#12 key store"),
+    ("*.pfx", "PKCS#12 key store"),
+    ("*.jks", "Java key store"),
+    ("*.keystore", "Java key store"),
+    ("secret_key.txt", "Django secret key file"),
+    (".git-credentials", "git credentials"),
+    (".netrc", "netrc credentials"),
+    ("_netrc", "netrc credentials"),
+    (".htpasswd", "htpasswd file"),
+    (".pgpass", "PostgreSQL password file"),
+    ("*.tfstate", "Terraform state"),
+)
+TOKEN_FILES = {  # names that are secrets only when they hold a credential (checked on content)
+    ".pypirc": re.compile(r"^\s*password\s*[=:]\s*\S", re.M),
+    ".npmrc": re.compile(r"_authToken\s*=\s*\S|_auth\s*=\s*\S|_password\s*=\s*\S"),
+}
+SERVICE_ACCOUNT = re.compile(r'"type"\s*:\s*"service_account"')
+
+
+def secret_by_name(path: str) -> str | None:
+    """The rule a tracked path breaks by its name alone, or None."""
+    parts = path.split("/")
+    name = parts[-1]
+    if "secrets" in parts[:-1]:
+        return "file in a secrets/ folder"
+    if name == ".env" or (name.startswith(".env.") and not name.endswith(ENV_TEMPLATES)):
+        return "env file"
+    if name.endswith(".env") and not name.startswith(".") and "." not in name[:-4]:
+        return "env file"  # production.env
+    if name in PRIVATE_KEY_NAMES:
+        return "private key file"
+    if name == "credentials" and len(parts) >= 2 and parts[-2] == ".aws":
+        return "AWS credentials"
+    if len(parts) >= 2 and parts[-2] == ".docker" and name == "config.json":
+        return "Docker registry credentials"
+    for pattern, rule in NAME_RULES:
+        if fnmatch.fnmatchcase(name, pattern):
+            return rule
+    return None
+
+
+def needs_content(path: str) -> bool:
+    """Names that are secrets only by what they hold (.pypirc, .npmrc, a service account JSON)."""
+    name = path.rsplit("/", 1)[-1]
+    return name in TOKEN_FILES or name.endswith(".json")
+
+
+def secret_by_content(path: str, text: str) -> str | None:
+    name = path.rsplit("/", 1)[-1]
+    if name in TOKEN_FILES and TOKEN_FILES[name].search(text):
+        return f"{name} with a token"
+    if name.endswith(".json") and SERVICE_ACCOUNT.search(text) and '"private_key"' in text:
+        try:
+            document = json.loads(text)
+        except ValueError:
+            document = None
+        if isinstance(document, dict) and document.get("type") == "service_account":
+            return "GCP service account key"
+    return None
+
+
+# --- values: detect-secrets' plugins --------------------------------------------------------
+
+SKIPPED_PLUGINS = {"IPPublicDetector"}  # an address is not a secret
+QUOTED_RUN = re.compile(r"""(["'])[A-Za-z0-9+/=\\_\-]{9,}\1""")  # hex entropy > 3.0 needs 9+ chars
+LONG_RUN = re.compile(r"[A-Za-z0-9_\-+/=.~]{16,}")
+OTHER_HINT = re.compile(r"PRIVATE KEY|://[^\s/@]*@|cloudant", re.I)
+ALLOWLIST = re.compile(r"pragma:\s*allowlist[ -]secret", re.I)
+MAX_LINE = 4000  # minified files: detect-secrets' regexes are slow on huge lines
+
+
+@lru_cache(maxsize=1)
+def plugins() -> tuple:
+    """(keyword plugin, entropy plugins, regex plugins), built once."""
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+
+    built = [cls() for cls in get_mapping_from_secret_type_to_class().values() if cls.__name__ not in SKIPPED_PLUGINS]
+    keyword = [p for p in built if type(p).__name__ == "KeywordDetector"]
+    entropy = [p for p in built if type(p).__name__.endswith("HighEntropyString")]
+    regex = [p for p in built if p not in keyword and p not in entropy]
+    return tuple(keyword), tuple(entropy), tuple(regex)
+
+
+@lru_cache(maxsize=1)
+def keyword_hint():
+    from detect_secrets.plugins.keyword import DENYLIST
+
+    return re.compile("|".join(DENYLIST), re.I)
+
+
+def rules_version() -> str:
+    """Changes when the rule set does: cached findings from another rule set are not reused."""
+    import hashlib
+
+    from detect_secrets import __version__
+
+    names = sorted(type(p).__name__ for group in plugins() for p in group)
+    return hashlib.sha256(f"{__version__}|{','.join(names)}|rules-2".encode()).hexdigest()[:12]
+
+
+def skipped_file(path: str) -> bool:
+    """Files whose values are not secrets (lock files) or not text, by detect-secrets' own filters."""
+    from detect_secrets.filters.heuristic import is_lock_file, is_non_text_file
+
+    return is_lock_file(path) or is_non_text_file(path)
+
+
+def false_positive(secret: str, line: str, plugin) -> bool:
+    """detect-secrets' heuristic filters (the ones its default settings run)."""
+    from detect_secrets.filters import heuristic as h
+
+    return (h.is_sequential_string(secret) or h.is_potential_uuid(secret) or h.is_likely_id_string(secret, line, plugin)
+            or h.is_templated_secret(secret) or h.is_prefixed_with_dollar_sign(secret) or h.is_indirect_reference(line)
+            or h.is_not_alphanumeric_string(secret))
+
+
+PLACEHOLDER = re.compile(
+    r"^(?:password|passwd|secret|pass|test|none|null|empty|todo|tbd|\*+|x+|\.{3,}|<[^>]*>|\$\{[^}]*\}|\{\{.*\}\}|%\(.*\)s)$"
+    r"|change[-_ ]?(?:me|it|this)|replace[-_ ]?me|example|placeholder|your[-_ ]|dummy|redacted|xxxx|fixme",
+    re.I)
+
+
+def placeholder(secret: str) -> bool:
+    """A template's stand-in (change-me, <your-token>, ${VAR}, your_password...), not a secret: gitleaks'
+    stop words, in short."""
+    return bool(PLACEHOLDER.search(secret.strip("'\"")))
+
+
+def candidate_plugins(line: str) -> list:
+    """The plugins that could match ``line`` (none for most lines): the cheap pre-filter."""
+    keyword, entropy, regex = plugins()
+    chosen = []
+    if LONG_RUN.search(line) or OTHER_HINT.search(line):
+        chosen += regex
+    if keyword_hint().search(line):
+        chosen += keyword
+    if QUOTED_RUN.search(line):
+        chosen += entropy
+    return chosen
+
+
+def specific(rule: str) -> bool:
+    """A rule that names a provider's credential format (not a keyword or entropy guess)."""
+    return rule not in ("Secret Keyword", "Base64 High Entropy String", "Hex High Entropy String")
+
+
+def find_values(path: str, line: str, everything: bool = False):
+    """(rule, value) for each secret-looking value in one line of ``path``; ``everything`` skips the
+    pre-filter (the tests compare both)."""
+    if len(line) > MAX_LINE or ALLOWLIST.search(line):
+        return []
+    found, seen = [], set()
+    keyword, entropy, regex = plugins()
+    for plugin in (regex + keyword + entropy) if everything else candidate_plugins(line):
+        for potential in plugin.analyze_line(filename=path, line=line, line_number=0):
+            secret = potential.secret_value
+            if not secret or placeholder(secret) or false_positive(secret, line, plugin):
+                continue
+            # Some plugins give back a part of the match (GitHub's: the "ghp" prefix); the value's
+            # identity is the run of the line around it, so one value is one finding, under the
+            # first rule that knew it (the provider formats are asked first).
+            identity = next((run for run in SPLIT.split(line) if secret in run), secret)
+            if identity not in seen:
+                seen.add(identity)
+                found.append((potential.type, identity))
+    return found
+
+
+# --- tokens, for the live secrets ----------------------------------------------------------------
+
+SPLIT = re.compile(r"""[\s'"`,;()\[\]{}<>]+""")
+MIN_TOKEN = 4
+
+
+def tokens(line: str) -> set[str]:
+    """The pieces of a line a secret could be: runs between quotes and blanks, the value after the
+    first ``=`` or ``:`` of each run, and URL passwords (remediation/masking.py's lenient parser)."""
+    from urllib.parse import unquote
+
+    from ..masking import split_userinfo
+
+    found = set()
+    for run in SPLIT.split(line):
+        if len(run) < MIN_TOKEN:
+            continue
+        found.add(run)
+        for sep in ("=", ":"):
+            if sep in run:
+                value = run.split(sep, 1)[1]
+                found.add(value)
+                found.add(value.rstrip(",;"))
+        if "://" in run:
+            start = run.find("://")
+            scheme = run[:start].rsplit("=", 1)[-1].rsplit(":", 1)[-1]
+            parts = split_userinfo(f"{scheme}{run[start:]}") if scheme else None
+            if parts and parts[2]:
+                found |= {parts[2], unquote(parts[2])}
+            elif parts and parts[1]:
+                found |= {parts[1], unquote(parts[1])}
+    return {t for t in found if len(t) >= MIN_TOKEN}
