@@ -34,19 +34,25 @@ def _private_dir(path: Path) -> None:
 
 
 def load_key(folder: Path) -> bytes:
-    """The per-cache key, made on first use (O_EXCL: two audits at once agree on one key)."""
+    """The per-cache key, made on first use: written whole to a temp file, then linked into place,
+    so two audits at once agree on one key and neither reads a half-written one."""
     _private_dir(folder)
     path = folder / "key"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        data = path.read_bytes()
-        if len(data) == 64:
-            return bytes.fromhex(data.decode())
-        raise OSError(f"{path}: not a scan key (remove it to start a new cache)") from None
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(secrets.token_hex(32).encode())
-    return bytes.fromhex(path.read_text())
+    if not path.exists():
+        fd, tmp = tempfile.mkstemp(prefix=".key.", dir=folder)  # 0600
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another audit made it first: use theirs
+        finally:
+            os.unlink(tmp)
+    data = path.read_text().strip()
+    if len(data) != 64 or os.stat(path).st_mode & 0o077:
+        raise OSError(f"{path}: not a private scan key (remove it to start a new cache)")
+    return bytes.fromhex(data)
 
 
 class Cache:
