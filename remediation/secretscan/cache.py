@@ -63,9 +63,9 @@ class Cache:
         self.error: str | None = None
         try:
             self.key = load_key(self.folder)
-        except OSError as exc:  # no cache: the scan still runs, with a key for this run only
+        except (OSError, ValueError) as exc:  # no cache: the scan still runs, with a key for this run only
             self.key = secrets.token_bytes(32)
-            self.error = f"cache not usable: {exc.strerror or exc}"
+            self.error = f"cache not usable: {getattr(exc, 'strerror', None) or exc}"
         self.path = self.folder / (hashlib.sha256(f"{repository}\0{rules}".encode()).hexdigest()[:24] + ".json")
         self.rules = rules
         self.commits: dict = {}

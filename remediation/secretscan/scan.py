@@ -30,10 +30,11 @@ def history_limit() -> int:
 
 
 def scan_name(path: str) -> str:
-    """The name detect-secrets sees: env files read as config files (values are not quoted there)."""
+    """The name detect-secrets sees: env and rc files read as config files (values are not quoted there)."""
     name = path.rsplit("/", 1)[-1]
-    envlike = name == ".env" or name.startswith(".env.") or name.endswith(".env") or name == ".envrc"
-    return path + ".cfg" if envlike else path
+    config = (name == ".env" or name.startswith(".env.") or name.endswith(".env")
+              or name in (".envrc", ".pypirc", ".npmrc", ".netrc", "_netrc", ".git-credentials", ".pgpass"))
+    return path + ".cfg" if config else path
 
 
 def scan_lines(cache: Cache, path: str, lines) -> tuple[list, str]:
