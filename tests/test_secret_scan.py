@@ -57,23 +57,34 @@ def test_every_planted_secret_is_found_where_it_is_and_named_without_its_value(p
     }  # not assets/blob.bin (binary), not .env.example's change-me placeholders
     assert leaks(json.dumps(result), planted.planted) == []
 
-    found = findings_of(result, tmp_path)
-    by_id = {}
-    for f in found:
-        by_id.setdefault(f.id, []).append(f)
-    assert {i: len(v) for i, v in by_id.items()} == {
-        "git.live_secret_in_history": 2, "git.secret_file_tracked": 4, "git.secret_in_tree": 5,
-        "git.secret_in_history": 3, "git.secret_in_commit_message": 1}
-    key = next(f for f in by_id["git.live_secret_in_history"] if "SECRET_KEY" in f.detail)
-    assert (str(key.severity), key.fix, key.applies_from) == ("critical", "manual", "staging")
-    assert key.detail.startswith(f"the live SECRET_KEY is committed in secret_key.txt (commit {old}); ")
-    assert "rotate" in key.title
-    aws = next(f for f in by_id["git.secret_in_history"] if f.detail.startswith("app/aws.py"))
-    assert aws.detail == (f"app/aws.py: AWS Access Key (line 3, commit {old}); gone from HEAD, but the history "
-                          f"still holds it: rotate it")
-    severities = {f.detail.split(":")[0]: str(f.severity) for f in by_id["git.secret_in_tree"]}
-    assert severities == {".env.production": "high", ".pypirc": "medium", "app/github.py": "high",
-                          "deploy/id_ed25519": "high", "docs/latin1.txt": "high"}
+    found = {f.id: f for f in findings_of(result, tmp_path)}
+    assert len(found) == len(findings_of(result, tmp_path)), "one finding per id"
+    assert {i: (str(f.severity), f.fix, f.applies_from) for i, f in found.items()} == {
+        "git.live_secret_in_history": ("critical", "manual", "staging"),
+        "git.secret_file_tracked": ("high", "manual", "staging"),
+        "git.secret_in_tree": ("high", "manual", "staging"),
+        "git.secret_in_history": ("medium", "manual", "staging"),
+        "git.secret_in_commit_message": ("medium", "manual", "staging")}
+    assert found["git.live_secret_in_history"].detail == (
+        f"the live SECRET_KEY is committed in secret_key.txt (commit {old}); the password in DATABASE_URL is "
+        f"committed in a commit message (commit {message}); anyone with the repository has them: rotate them (a new "
+        f"value, then remove the old one from history) — for SECRET_KEY, fix-prod --rotate-secret-key")
+    assert "rotate" in found["git.live_secret_in_history"].title
+    assert found["git.secret_in_history"].detail == (
+        f"app/aws.py: AWS Access Key (line 3, commit {old}); app/db.py: Secret Keyword (line 1, commit {message}); "
+        f"secret_key.txt: Django secret key file (commit {old}); gone from HEAD, but the history still holds them: "
+        f"rotate them")
+    assert found["git.secret_file_tracked"].detail == (
+        ".env.production: env file; .pypirc: .pypirc with a token; deploy/id_ed25519: private key file; "
+        "secrets/prod.json: file in a secrets/ folder; untrack them (git rm --cached), ignore them in .gitignore and "
+        "rotate what they held")
+    assert found["git.secret_in_tree"].detail == (
+        ".env.production: Stripe Access Key (line 1); .pypirc: Secret Keyword (line 3); app/github.py: GitHub Token "
+        "(line 3); deploy/id_ed25519: Private Key (line 1); docs/latin1.txt: Stripe Access Key (line 1); move them "
+        "to the environment and rotate them")
+    assert found["git.secret_in_commit_message"].detail == (
+        f"Secret Keyword (commit {message}); rotate it (a message cannot be changed without rewriting history)")
+    found = list(found.values())
     assert leaks(json.dumps([f.to_dict() for f in found]), planted.planted) == []
 
 

@@ -78,9 +78,8 @@ def test_the_audit_reports_planted_secrets_and_prints_none(planted_demo, tmp_pat
                                                    f"changed without rewriting history)"),
         ("git.secret_in_history", "medium", f"backend/config/keys.py: Secret Keyword (line 1, commit {leak}); gone "
                                             f"from HEAD, but the history still holds it: rotate it"),
-        ("git.secret_in_tree", "high", "backend/bot/token.py: GitHub Token (line 1); move it to the environment and rotate it"),
-        ("git.secret_in_tree", "medium", "backend/scripts/make_demo_db.py: Secret Keyword (line 22); move it to the "
-                                         "environment and rotate it"),
+        ("git.secret_in_tree", "high", "backend/bot/token.py: GitHub Token (line 1); backend/scripts/make_demo_db.py: "
+                                       "Secret Keyword (line 22); move them to the environment and rotate them"),
     ]
     row = git_row(document)
     assert (row["status"], row["detail"]) == ("error", "4 commits and 71 files scanned: 1 live secret, 1 secret file, "

@@ -1,7 +1,7 @@
 """Seed section 1, continued: secrets committed to git (the scan in remediation/secretscan/).
 
-One finding per file (per leaked setting for the live secrets), naming the file, lines and short
-commits, never the value. Every one matters from staging on: a development checkout may hold its
+One finding per id (as every check), listing the files with their lines, short commits and rules,
+never a value. Every one matters from staging on: a development checkout may hold its
 own throwaway key.
 """
 
@@ -42,8 +42,20 @@ def places(found: list[dict], with_line: bool = True, with_commit: bool = True) 
         text = f"{hit['rule']}" + (f" ({', '.join(where)})" if where else "")
         if text not in described:
             described.append(text)
-    more = len(described) - SHOWN
-    return "; ".join(described[:SHOWN]) + (f"; and {more} more" if more > 0 else "")
+    return listed(described, ", ")
+
+
+def listed(items: list[str], sep: str = "; ") -> str:
+    more = len(items) - SHOWN
+    return sep.join(items[:SHOWN]) + (f"{sep}and {more} more" if more > 0 else "")
+
+
+def per_file(found: list[dict], **how) -> str:
+    return listed([f"{path}: {places(hits, **how)}" for path, hits in sorted(by_path(found).items())])
+
+
+def them(found: list[dict], one: str, many: str) -> str:
+    return one if len(by_path(found)) == 1 else many
 
 
 def scan_error(facts):
@@ -64,42 +76,51 @@ def scan_partial(facts):
 
 
 def live_secret(facts):
-    findings = []
     grouped: dict[str, list[dict]] = {}
     for hit in hits(facts, "live"):
         grouped.setdefault(hit.get("setting") or "a live secret", []).append(hit)
-    for setting, found in sorted(grouped.items()):
-        where = [f"{h['path'] or 'a commit message'} (commit {h['commit']})" for h in found]
-        more = len(where) - SHOWN
-        listed = ", ".join(where[:SHOWN]) + (f" and {more} more" if more > 0 else "")
-        findings.append(finding(
-            id="git.live_secret_in_history", severity=CRITICAL, title="A live secret is in the git history: rotate it",
-            detail=f"{setting} is committed in {listed}; anyone with the repository has it: rotate it "
-                   f"(a new value, then remove the old one from history) — for SECRET_KEY, fix-prod --rotate-secret-key",
-            fix=MANUAL, applies_from="staging"))
-    return findings
+    if not grouped:
+        return []
+    leaked = [f"{setting} is committed in "
+              + listed([f"{h['path'] or 'a commit message'} (commit {h['commit']})" for h in found], ", ")
+              for setting, found in sorted(grouped.items())]
+    return [finding(id="git.live_secret_in_history", severity=CRITICAL, title="A live secret is in git: rotate it",
+                    detail="; ".join(leaked) + ("; anyone with the repository has it: rotate it" if len(leaked) == 1 else
+                                                "; anyone with the repository has them: rotate them")
+                           + " (a new value, then remove the old one from history) — for SECRET_KEY, fix-prod "
+                             "--rotate-secret-key",
+                    fix=MANUAL, applies_from="staging")]
 
 
 def secret_files(facts):
-    return [finding(id="git.secret_file_tracked", severity=HIGH, title="A secret file is tracked by git",
-                    detail=f"{path}: {found[0]['rule']}; untrack it (git rm --cached), ignore it in .gitignore and "
-                           f"rotate what it held", fix=MANUAL, applies_from="staging")
-            for path, found in sorted(by_path(hits(facts, "file")).items())]
+    found = hits(facts, "file")
+    if not found:
+        return []
+    return [finding(id="git.secret_file_tracked", severity=HIGH, title="Secret files are tracked by git",
+                    detail=f"{per_file(found, with_commit=False)}; untrack {them(found, 'it', 'them')} (git rm --cached), "
+                           f"ignore {them(found, 'it', 'them')} in .gitignore and rotate what {them(found, 'it', 'they')} held",
+                    fix=MANUAL, applies_from="staging")]
 
 
 def secret_values(facts):
     """High for a provider's credential format, medium for a keyword or entropy guess."""
-    return [finding(id="git.secret_in_tree", severity=HIGH if any(specific(h["rule"]) for h in found) else MEDIUM, title="A secret-looking value is committed",
-                    detail=f"{path}: {places(found, with_commit=False)}; move it to the environment and rotate it",
-                    fix=MANUAL, applies_from="staging")
-            for path, found in sorted(by_path(hits(facts, "tree")).items())]
+    found = hits(facts, "tree")
+    if not found:
+        return []
+    return [finding(id="git.secret_in_tree", severity=HIGH if any(specific(h["rule"]) for h in found) else MEDIUM,
+                    title="Secret-looking values are committed",
+                    detail=f"{per_file(found, with_commit=False)}; move {them(found, 'it', 'them')} to the environment "
+                           f"and rotate {them(found, 'it', 'them')}", fix=MANUAL, applies_from="staging")]
 
 
 def history_values(facts):
-    return [finding(id="git.secret_in_history", severity=MEDIUM, title="A secret is left in the git history",
-                    detail=f"{path}: {places(found)}; gone from HEAD, but the history still holds it: rotate it",
-                    fix=MANUAL, applies_from="staging")
-            for path, found in sorted(by_path(hits(facts, "history")).items())]
+    found = hits(facts, "history")
+    if not found:
+        return []
+    return [finding(id="git.secret_in_history", severity=MEDIUM, title="Secrets are left in the git history",
+                    detail=f"{per_file(found)}; gone from HEAD, but the history still holds "
+                           f"{them(found, 'it', 'them')}: rotate {them(found, 'it', 'them')}",
+                    fix=MANUAL, applies_from="staging")]
 
 
 def message_values(facts):
