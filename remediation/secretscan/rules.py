@@ -116,14 +116,19 @@ def keyword_hint():
     return re.compile("|".join(DENYLIST), re.I)
 
 
+@lru_cache(maxsize=1)
 def rules_version() -> str:
-    """Changes when the rule set does: cached findings from another rule set are not reused."""
+    """Changes when the rules do (this module, the scan's, detect-secrets' version and plugins):
+    what an older rule set found is not reused."""
     import hashlib
 
     from detect_secrets import __version__
 
+    from pathlib import Path
+
     names = sorted(type(p).__name__ for group in plugins() for p in group)
-    return hashlib.sha256(f"{__version__}|{','.join(names)}|rules-2".encode()).hexdigest()[:12]
+    ours = "".join(Path(__file__).with_name(name).read_text(encoding="utf-8") for name in ("rules.py", "scan.py"))
+    return hashlib.sha256(f"{__version__}|{','.join(names)}|{ours}".encode()).hexdigest()[:12]
 
 
 def skipped_file(path: str) -> bool:
