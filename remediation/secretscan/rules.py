@@ -18,6 +18,9 @@ import fnmatch
 import json
 import re
 from functools import lru_cache
+from urllib.parse import unquote
+
+from ..masking import split_userinfo
 
 # --- files that are secrets by name -------------------------------------------------------------
 
@@ -90,9 +93,17 @@ def secret_by_content(path: str, text: str) -> str | None:
 # --- values: detect-secrets' plugins --------------------------------------------------------
 
 SKIPPED_PLUGINS = {"IPPublicDetector"}  # an address is not a secret
-QUOTED_RUN = re.compile(r"""(["'])[A-Za-z0-9+/=\\_\-]{9,}\1""")  # hex entropy > 3.0 needs 9+ chars
-LONG_RUN = re.compile(r"[A-Za-z0-9_\-+/=.~]{16,}")
-OTHER_HINT = re.compile(r"PRIVATE KEY|://[^\s/@]*@|cloudant", re.I)
+# The entropy plugins read quoted strings only; Shannon entropy is at most log2 of the number of
+# distinct characters, so beating 4.5 (base64) takes 23 of them and beating 3.0 (hex) 9 hex digits.
+QUOTED_RUN = re.compile(r"""(["'])([A-Za-z0-9+/=\\_\-]{9,})\1""")
+HEX = frozenset("0123456789abcdefABCDEF")
+LONG_RUN = re.compile(r"[A-Za-z0-9_\-+/=]{16,}")
+# Regex plugins whose matches can be shorter than LONG_RUN: URL user info, key headers, Artifactory's
+# AKC/AP keys, a minimal JWT, Slack's xox tokens.
+OTHER_HINT = re.compile(r"PRIVATE KEY|://[^\s/@]*@|[Cc]loudant|AKC[a-zA-Z0-9]{10}|AP[\dA-F][a-zA-Z0-9]{8}|eyJ|xox[abposr]-")
+# Every word of the keyword plugin's denylist holds one of these (lower case): a substring test
+# instead of its case-insensitive alternation, the slowest regex of all.
+KEYWORD_PARTS = ("key", "pass", "pwd", "secret", "contrase")
 ALLOWLIST = re.compile(r"pragma:\s*allowlist[ -]secret", re.I)
 MAX_LINE = 4000  # minified files: detect-secrets' regexes are slow on huge lines
 
@@ -110,25 +121,16 @@ def plugins() -> tuple:
 
 
 @lru_cache(maxsize=1)
-def keyword_hint():
-    from detect_secrets.plugins.keyword import DENYLIST
-
-    return re.compile("|".join(DENYLIST), re.I)
-
-
-@lru_cache(maxsize=1)
 def rules_version() -> str:
-    """Changes when the rules do (this module, the scan's, detect-secrets' version and plugins):
-    what an older rule set found is not reused."""
+    """Changes when the rules do (this module, the scan's, detect-secrets' version): what an older
+    rule set found is not reused. Read without importing detect-secrets (0.3-0.7 s with requests):
+    a cached audit never needs it."""
     import hashlib
-
-    from detect_secrets import __version__
-
+    from importlib.metadata import version
     from pathlib import Path
 
-    names = sorted(type(p).__name__ for group in plugins() for p in group)
     ours = "".join(Path(__file__).with_name(name).read_text(encoding="utf-8") for name in ("rules.py", "scan.py"))
-    return hashlib.sha256(f"{__version__}|{','.join(names)}|{ours}".encode()).hexdigest()[:12]
+    return hashlib.sha256(f"{version('detect-secrets')}|{ours}".encode()).hexdigest()[:12]
 
 
 def skipped_file(path: str) -> bool:
@@ -159,22 +161,105 @@ def placeholder(secret: str) -> bool:
     return bool(PLACEHOLDER.search(secret.strip("'\"")))
 
 
+# What each regex plugin's patterns cannot match without (read off detect-secrets 1.5's denylists;
+# tests/test_secret_scan_rules.py holds one secret per plugin to prove them): a substring test is
+# far cheaper than their look-behind patterns. (case-sensitive literals, lower-case literals, and
+# for the keyword-shaped ones, words of which one must also be there).
+KEY_WORDS = ("key", "pw", "pass", "token")
+GATES = {
+    "ArtifactoryDetector": (("AKC", "AP"), ()),
+    "AWSKeyDetector": (("A3T", "ABIA", "ACCA", "AKIA", "ASIA"), ("aws",)),
+    "AzureStorageKeyDetector": (("AccountKey=",), ()),
+    "BasicAuthDetector": (("://",), ()),
+    "CloudantDetector": ((), ("cl",), KEY_WORDS + ("cloudant",)),
+    "DiscordBotTokenDetector": ((".",), ()),
+    "GitHubTokenDetector": (("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), ()),
+    "GitLabTokenDetector": (("gl", "GR1348941"), ()),
+    "IbmCloudIamDetector": ((), KEY_WORDS),
+    "IbmCosHmacDetector": ((), ("secret",), ("key",)),
+    "JwtTokenDetector": (("eyJ",), ()),
+    "MailchimpDetector": (("-us",), ()),
+    "NpmDetector": (("_authToken",), ()),
+    "OpenAIDetector": (("T3BlbkFJ",), ()),
+    "PrivateKeyDetector": (("PRIVATE KEY", "PuTTY-User-Key-File-2"), ()),
+    "PypiTokenDetector": (("pypi-",), ()),
+    "SendGridDetector": (("SG.",), ()),
+    "SlackDetector": ((), ("xox", "hooks.slack.com")),
+    "SoftlayerDetector": ((), ("softlayer", "sl"), KEY_WORDS + ("softlayer",)),
+    "SquareOAuthDetector": (("sq0csp-",), ()),
+    "StripeDetector": (("k_live_",), ()),
+    "TelegramBotTokenDetector": ((":",), ()),
+    "TwilioKeyDetector": (("AC", "SK"), ()),
+}
+
+
+@lru_cache(maxsize=1)
+def gate_table():
+    """(literal, lower-cased?, plugin names it opens for), the 'also' words by plugin name."""
+    entries, also = [], {}
+    for name, (literal, lowered, *more) in GATES.items():
+        entries += [(text, False, name) for text in literal] + [(text, True, name) for text in lowered]
+        if more:
+            also[name] = more[0]
+    return tuple(entries), also
+
+
+def open_gates(line: str, lower: str) -> set[str]:
+    """The names of the regex plugins whose gate is open for ``line``."""
+    entries, also = gate_table()
+    opened = {name for text, lowered, name in entries if text in (lower if lowered else line)}
+    return {name for name in opened if name not in also or any(text in lower for text in also[name])}
+
+
 def candidate_plugins(line: str) -> list:
     """The plugins that could match ``line`` (none for most lines): the cheap pre-filter."""
     keyword, entropy, regex = plugins()
     chosen = []
+    lower = line.lower()
     if LONG_RUN.search(line) or OTHER_HINT.search(line):
-        chosen += regex
-    if keyword_hint().search(line):
+        # A regex plugin yields only what its denylist matches: ask the patterns before the plugin,
+        # whose own call costs ten times more.
+        opened = open_gates(line, lower)
+        chosen += [p for p in regex if (type(p).__name__ in opened or type(p).__name__ not in GATES)
+                   and (not hasattr(p, "denylist") or any(r.search(line) for r in p.denylist))]
+    if any(part in lower for part in KEYWORD_PARTS):
         chosen += keyword
-    if QUOTED_RUN.search(line):
-        chosen += entropy
+    for match in QUOTED_RUN.finditer(line):
+        distinct = set(match.group(2))
+        if len(distinct) >= 23 or (len(distinct) >= 9 and distinct <= HEX):
+            chosen += entropy
+            break
     return chosen
 
 
 def specific(rule: str) -> bool:
     """A rule that names a provider's credential format (not a keyword or entropy guess)."""
     return rule not in ("Secret Keyword", "Base64 High Entropy String", "Hex High Entropy String")
+
+
+def candidate_lines(lines: list[str]) -> list[int]:
+    """Indexes of the lines some gate opens for (no other line can hold a finding): each gate is
+    searched over the whole text, skipping to the next line after a hit (C-speed scanning)."""
+    import bisect
+    from itertools import accumulate
+
+    text = "\n".join(lines)
+    starts = [0, *accumulate(len(line) + 1 for line in lines)]
+    found = set()
+    for gate in (LONG_RUN, OTHER_HINT, QUOTED_RUN):
+        match = gate.search(text)
+        while match:
+            index = bisect.bisect_right(starts, match.start()) - 1
+            found.add(index)
+            match = gate.search(text, starts[index + 1])
+    lower = text.lower()
+    for part in KEYWORD_PARTS:
+        at = lower.find(part)
+        while at >= 0:
+            index = bisect.bisect_right(starts, at) - 1
+            found.add(index)
+            at = lower.find(part, starts[index + 1])
+    return sorted(found)
 
 
 def find_values(path: str, line: str, everything: bool = False):
@@ -201,30 +286,28 @@ def find_values(path: str, line: str, everything: bool = False):
 
 # --- tokens, for the live secrets ----------------------------------------------------------------
 
-SPLIT = re.compile(r"""[\s'"`,;()\[\]{}<>]+""")
+SPLIT = re.compile(r"""[\s'"`]+""")
+PUNCTUATION = ",;()[]{}<>"  # around a value in code; kept as written too (Django keys hold "(" and ")")
 MIN_TOKEN = 4
 
 
 def tokens(line: str) -> set[str]:
-    """The pieces of a line a secret could be: runs between quotes and blanks, the value after the
-    first ``=`` or ``:`` of each run, and URL passwords (remediation/masking.py's lenient parser)."""
-    from urllib.parse import unquote
-
-    from ..masking import split_userinfo
-
+    """The pieces of a line a secret could be: runs between quotes and blanks (as written and without
+    the punctuation of code around them), the value after the first ``=`` or ``:`` of each, and URL
+    passwords (remediation/masking.py's lenient parser)."""
     found = set()
     for run in SPLIT.split(line):
         if len(run) < MIN_TOKEN:
             continue
-        found.add(run)
-        for sep in ("=", ":"):
-            if sep in run:
-                value = run.split(sep, 1)[1]
-                found.add(value)
-                found.add(value.rstrip(",;"))
+        for piece in {run, run.strip(PUNCTUATION)}:
+            found.add(piece)
+            for sep in ("=", ":"):
+                if sep in piece:
+                    value = piece.split(sep, 1)[1]
+                    found |= {value, value.strip(PUNCTUATION)}
         if "://" in run:
             start = run.find("://")
-            scheme = run[:start].rsplit("=", 1)[-1].rsplit(":", 1)[-1]
+            scheme = run[:start].rsplit("=", 1)[-1].rsplit(":", 1)[-1].lstrip(PUNCTUATION)
             parts = split_userinfo(f"{scheme}{run[start:]}") if scheme else None
             if parts and parts[2]:
                 found |= {parts[2], unquote(parts[2])}

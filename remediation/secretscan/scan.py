@@ -39,15 +39,14 @@ def scan_name(path: str) -> str:
 
 def scan_lines(cache: Cache, path: str, lines) -> tuple[list, str]:
     """([line, rule, keyed hash of the value]...) and the keyed hashes of every token, space-joined."""
-    hits, seen = [], set()
+    hits = []
     name = scan_name(path)
-    skip_values = rules.skipped_file(path)
-    for number, text in lines:
-        if not skip_values:
-            for rule, secret in rules.find_values(name, text):
-                hits.append([number, rule, cache.digest(secret)])
-        seen |= rules.tokens(text)
-    return hits, " ".join(sorted(cache.digest(t) for t in seen))
+    texts = [text for _, text in lines]
+    if not rules.skipped_file(path):
+        for index in rules.candidate_lines(texts):
+            for rule, secret in rules.find_values(name, texts[index]):
+                hits.append([lines[index][0], rule, cache.digest(secret)])
+    return hits, " ".join(sorted(cache.digest(t) for t in rules.tokens("\n".join(texts))))
 
 
 def commit_entry(cache: Cache, message: str, files: dict, changed: list) -> dict:
