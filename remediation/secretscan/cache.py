@@ -70,7 +70,7 @@ class Cache:
         self.rules = rules
         self.commits: dict = {}
         self.blobs: dict = {}
-        self.hits = 0
+        self.loaded = (-1, -1)  # entries read from the file: unchanged at the end means nothing to write
         if self.error is None:
             self._load()
 
@@ -82,6 +82,7 @@ class Cache:
         if isinstance(document, dict) and document.get("format") == FORMAT and document.get("rules") == self.rules:
             self.commits = document.get("commits") or {}
             self.blobs = document.get("blobs") or {}
+            self.loaded = (len(self.commits), len(self.blobs))
 
     def digest(self, value: str) -> str:
         return hashlib.blake2b(value.encode("utf-8", "surrogateescape"), key=self.key, digest_size=DIGEST_SIZE).hexdigest()
@@ -90,9 +91,12 @@ class Cache:
         """Keep only the entries this run used (a rewritten history leaves nothing behind); atomic, 0600."""
         if self.error is not None:
             return
-        document = {"format": FORMAT, "rules": self.rules,
-                    "commits": {k: v for k, v in self.commits.items() if k in commits},
-                    "blobs": {k: v for k, v in self.blobs.items() if k in blobs}}
+        kept_commits = {k: v for k, v in self.commits.items() if k in commits}
+        kept_blobs = {k: v for k, v in self.blobs.items() if k in blobs}
+        if (self.loaded == (len(self.commits), len(self.blobs)) and len(kept_commits) == len(self.commits)
+                and len(kept_blobs) == len(self.blobs)):
+            return  # nothing read and nothing dropped: the file already says it
+        document = {"format": FORMAT, "rules": self.rules, "commits": kept_commits, "blobs": kept_blobs}
         try:
             fd, tmp = tempfile.mkstemp(prefix=".scan.", suffix=".tmp", dir=self.folder)
             try:

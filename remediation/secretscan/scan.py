@@ -203,9 +203,8 @@ class Scan:
     def live_hits(self, hits: list, hashes: str, path: str | None, commit: str) -> None:
         if not self.live or not hashes:
             return
-        for digest in hashes.split():
-            label = self.live.get(digest)
-            if label and (label, path) not in self.live_seen:
+        for digest, label in self.live.items():  # fixed-width hashes between spaces: a substring test is exact
+            if digest in hashes and (label, path) not in self.live_seen:
                 self.live_seen.add((label, path))
                 hits.append({"kind": "live", "path": path, "line": None, "commit": commit, "rule": "live secret",
                              "setting": label})
