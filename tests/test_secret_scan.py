@@ -201,3 +201,15 @@ def test_the_cache_folder_follows_xdg_cache_home(planted, tmp_path, monkeypatch)
     folder = tmp_path / "xdg" / "django-remediation" / "secret-scan"
     assert sorted(p.suffix or p.name for p in folder.iterdir()) == [".json", "key"]
     assert os.stat(folder / "key").st_mode & 0o077 == 0
+
+
+def test_a_damaged_repository_is_one_finding_and_the_audit_goes_on(tmp_path):
+    repo = init(tmp_path / "repo")
+    commit(repo, "one", {"a.txt": "hello\n"})
+    commit(repo, "two", {"b.txt": "two\n"})
+    blob = git(repo, "rev-parse", "HEAD:b.txt")
+    (repo / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    result = scan(Local(), str(repo), {}, cache_folder=tmp_path / "cache")
+    assert (result["state"], result["error"]) == ("error", f"git log failed: fatal: unable to read {blob}")
+    assert [(f.id, str(f.severity)) for f in findings_of(result, tmp_path)] == [("git.secret_scan_error", "low")]
+    assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").glob("*.json")), "nothing cached"
