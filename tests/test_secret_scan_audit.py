@@ -66,7 +66,7 @@ def test_the_audit_reports_planted_secrets_and_prints_none(planted_demo, tmp_pat
     run = audit(demo.root, tmp_path, "--format", "json")
     assert run.returncode == 1, run.stderr
     document = json.loads(run.stdout)
-    leak, message, head = demo.leak[:12], demo.message[:12], demo.head[:12]
+    leak, message = demo.leak[:12], demo.message[:12]
     assert secret_findings(document) == [
         ("git.live_secret_in_history", "critical",
          f"the live SECRET_KEY is committed in backend/config/keys.py (commit {leak}); anyone with the repository "

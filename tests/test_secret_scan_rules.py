@@ -11,8 +11,8 @@ from conftest import DEMO, REPO
 from detect_secrets.plugins.keyword import DENYLIST
 
 from remediation.secretscan import live_secrets
-from remediation.secretscan.rules import (GATES, KEYWORD_PARTS, candidate_lines, find_values, placeholder, plugins,
-                                          secret_by_content, secret_by_name, tokens)
+from remediation.secretscan.names import secret_by_content, secret_by_name
+from remediation.secretscan.rules import GATES, KEYWORD_PARTS, candidate_lines, find_values, placeholder, plugins, tokens
 
 # One line each plugin flags (values made up to the formats of detect-secrets' own patterns).
 SAMPLES = {

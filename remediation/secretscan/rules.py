@@ -1,4 +1,4 @@
-"""What counts as a committed secret: files by name, values by detect-secrets' plugins.
+"""What counts as a secret-looking value: detect-secrets' plugins (file names: names.py).
 
 Values are found by detect-secrets' own plugins and heuristic filters (the issue's anchor), called
 directly rather than through its global settings, which are process-wide and not thread-safe
@@ -8,87 +8,16 @@ tests/test_secret_scan_rules.py): a denylisted keyword for the keyword plugin, a
 enough to beat the entropy limit for the two entropy plugins, a 16-character token run (or a
 private key header, or URL user info) for the regex plugins.
 
-File names are the rules gitleaks and trufflehog apply to paths, written here because
-detect-secrets only looks at values.
+The live secrets are looked up by ``tokens``: the pieces of a line a value can be.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import json
 import re
 from functools import lru_cache
 from urllib.parse import unquote
 
 from ..masking import split_userinfo
-
-# --- files that are secrets by name -------------------------------------------------------------
-
-ENV_TEMPLATES = (".example", ".sample", ".template", ".dist", ".defaults", ".tmpl")
-PRIVATE_KEY_NAMES = ("id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk")
-NAME_RULES = (  # (glob on the file name, rule)
-    ("*.pem", "private key file"),
-    ("*.key", "private key file"),
-    ("*.p12", "PKCS#12 key store"),
-    ("*.pfx", "PKCS#12 key store"),
-    ("*.jks", "Java key store"),
-    ("*.keystore", "Java key store"),
-    ("secret_key.txt", "Django secret key file"),
-    (".git-credentials", "git credentials"),
-    (".netrc", "netrc credentials"),
-    ("_netrc", "netrc credentials"),
-    (".htpasswd", "htpasswd file"),
-    (".pgpass", "PostgreSQL password file"),
-    ("*.tfstate", "Terraform state"),
-)
-TOKEN_FILES = {  # names that are secrets only when they hold a credential (checked on content)
-    ".pypirc": re.compile(r"^\s*password\s*[=:]\s*\S", re.M),
-    ".npmrc": re.compile(r"_authToken\s*=\s*\S|_auth\s*=\s*\S|_password\s*=\s*\S"),
-}
-SERVICE_ACCOUNT = re.compile(r'"type"\s*:\s*"service_account"')
-
-
-def secret_by_name(path: str) -> str | None:
-    """The rule a tracked path breaks by its name alone, or None."""
-    parts = path.split("/")
-    name = parts[-1]
-    if "secrets" in parts[:-1]:
-        return "file in a secrets/ folder"
-    if name == ".env" or (name.startswith(".env.") and not name.endswith(ENV_TEMPLATES)):
-        return "env file"
-    if name.endswith(".env") and not name.startswith(".") and "." not in name[:-4]:
-        return "env file"  # production.env
-    if name in PRIVATE_KEY_NAMES:
-        return "private key file"
-    if name == "credentials" and len(parts) >= 2 and parts[-2] == ".aws":
-        return "AWS credentials"
-    if len(parts) >= 2 and parts[-2] == ".docker" and name == "config.json":
-        return "Docker registry credentials"
-    for pattern, rule in NAME_RULES:
-        if fnmatch.fnmatchcase(name, pattern):
-            return rule
-    return None
-
-
-def needs_content(path: str) -> bool:
-    """Names that are secrets only by what they hold (.pypirc, .npmrc, a service account JSON)."""
-    name = path.rsplit("/", 1)[-1]
-    return name in TOKEN_FILES or name.endswith(".json")
-
-
-def secret_by_content(path: str, text: str) -> str | None:
-    name = path.rsplit("/", 1)[-1]
-    if name in TOKEN_FILES and TOKEN_FILES[name].search(text):
-        return f"{name} with a token"
-    if name.endswith(".json") and SERVICE_ACCOUNT.search(text) and '"private_key"' in text:
-        try:
-            document = json.loads(text)
-        except ValueError:
-            document = None
-        if isinstance(document, dict) and document.get("type") == "service_account":
-            return "GCP service account key"
-    return None
-
 
 # --- values: detect-secrets' plugins --------------------------------------------------------
 
@@ -129,7 +58,7 @@ def rules_version() -> str:
     from importlib.metadata import version
     from pathlib import Path
 
-    ours = "".join(Path(__file__).with_name(name).read_text(encoding="utf-8") for name in ("rules.py", "scan.py"))
+    ours = "".join(Path(__file__).with_name(name).read_text(encoding="utf-8") for name in ("rules.py", "names.py", "scan.py"))
     return hashlib.sha256(f"{version('detect-secrets')}|{ours}".encode()).hexdigest()[:12]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from . import gitread, rules
+from . import gitread, names, rules
 from .cache import Cache
 
 DEFAULT_LIMIT = 1000
@@ -56,12 +56,12 @@ def commit_entry(cache: Cache, message: str, files: dict, changed: list) -> dict
         entry["v"] += [[path, *hit] for hit in hits]
         if hashes:
             entry["t"][path] = hashes
-        if rules.needs_content(path):
-            rule = rules.secret_by_content(path, "\n".join(text for _, text in lines))
+        if names.needs_content(path):
+            rule = names.secret_by_content(path, "\n".join(text for _, text in lines))
             if rule:
                 entry["n"].append([path, rule])
     for status, path in changed:
-        rule = rules.secret_by_name(path) if status in "AM" else None
+        rule = names.secret_by_name(path) if status in "AM" else None
         if rule:
             entry["n"].append([path, rule])
     message_lines = list(enumerate(message.splitlines(), 1))
@@ -72,7 +72,7 @@ def commit_entry(cache: Cache, message: str, files: dict, changed: list) -> dict
 
 def blob_entry(cache: Cache, path: str, lines: list) -> dict:
     hits, hashes = scan_lines(cache, path, lines)
-    rule = rules.secret_by_content(path, "\n".join(t for _, t in lines)) if rules.needs_content(path) else None
+    rule = names.secret_by_content(path, "\n".join(t for _, t in lines)) if names.needs_content(path) else None
     return {"v": hits, "t": hashes, "n": rule}
 
 
@@ -171,7 +171,7 @@ class Scan:
         in_tree = set()
         for key, path in files:
             entry = self.cache.blobs[key]
-            rule = rules.secret_by_name(path) or entry.get("n")
+            rule = names.secret_by_name(path) or entry.get("n")
             if rule:
                 hits.append({"kind": "file", "path": path, "line": None, "commit": head, "rule": rule})
             for line, rule, digest in entry["v"]:
