@@ -154,6 +154,8 @@ def test_a_huge_file_is_not_read_and_says_so(tmp_path):
     result = scan(Local(), str(repo), {}, cache_folder=tmp_path / "cache")
     assert result["partial"] == ["1 file(s) over 1 MiB were not read"]
     assert result["stats"]["blobs_read"] == 0
+    assert [(f.id, f.detail) for f in findings_of(result, tmp_path)] == [
+        ("git.secret_scan_partial", "1 file(s) over 1 MiB were not read")]
 
 
 def test_bad_repositories_are_one_state_each(tmp_path):

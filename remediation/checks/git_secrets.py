@@ -70,9 +70,10 @@ def scan_partial(facts):
     scan = scan_of(facts)
     if not scan or scan.get("state") != "scanned" or not scan.get("partial"):
         return []
+    bounded = any("commits" in reason for reason in scan["partial"])
+    hint = f" (set REMEDIATION_SECRET_SCAN_COMMITS to scan more than {scan.get('limit')} commits)" if bounded else ""
     return [finding(id="git.secret_scan_partial", severity=LOW, title="The committed-secret scan was partial",
-                    detail="; ".join(scan["partial"]) + f" (set REMEDIATION_SECRET_SCAN_COMMITS to scan more than "
-                    f"{scan.get('limit')} commits)", fix=MANUAL, applies_from="staging")]
+                    detail="; ".join(scan["partial"]) + hint, fix=MANUAL, applies_from="staging")]
 
 
 def live_secret(facts):
