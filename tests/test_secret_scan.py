@@ -214,3 +214,17 @@ def test_a_damaged_repository_is_one_finding_and_the_audit_goes_on(tmp_path):
     assert (result["state"], result["error"]) == ("error", f"git log failed: fatal: unable to read {blob}")
     assert [(f.id, str(f.severity)) for f in findings_of(result, tmp_path)] == [("git.secret_scan_error", "low")]
     assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").glob("*.json")), "nothing cached"
+
+
+def test_the_patch_bound_stops_at_a_chunk_and_says_how_many_were_left(tmp_path, monkeypatch):
+    import importlib
+
+    scan_module = importlib.import_module("remediation.secretscan.scan")
+    repo = init(tmp_path / "repo")
+    for number in range(4):
+        commit(repo, f"change {number}", {f"f{number}.txt": "line\n" * 200})
+    monkeypatch.setattr(scan_module, "CHUNK", 1)
+    monkeypatch.setattr(scan_module, "MAX_HISTORY_TEXT", 100)
+    result = scan(Local(), str(repo), {}, cache_folder=tmp_path / "cache")
+    assert (result["commits"], result["stats"]["commits_read"]) == (1, 1), "the newest commit, then the bound"
+    assert result["partial"] == ["the patches passed 0 MiB; 3 older commit(s) were not scanned"]
