@@ -229,6 +229,7 @@ class Facts:
     requirements: list[dict]
     requirement_files: list[str]
     node: NodeFacts
+    secret_scan: dict | None = None  # remediation/secretscan: None when the scan did not run
 
     # Shortcuts into the probe's document, which checks read most.
     @property
@@ -275,6 +276,7 @@ class Facts:
             "requirements": self.requirements,
             "requirement_files": self.requirement_files,
             "node": asdict(self.node),
+            "secret_scan": self.secret_scan,
         }
 
 
@@ -320,16 +322,18 @@ def gather(project, python: str | None = None, env_file: str | None = None, tran
         "timeout": 3,
         "fingerprint_key": fingerprint_key,
     }
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    with ThreadPoolExecutor(max_workers=4) as pool:
         probe_future = pool.submit(transport.run_probe, python, config)
         git_future = pool.submit(transport.git_facts, str(root), host)
         docker_future = pool.submit(transport.docker_facts, host)
+        scan_future = pool.submit(secret_scan, transport, str(root), env.values)
         try:
             probe = probe_future.result()
         except TransportError as exc:
             raise ProjectError(str(exc)) from None
         git_facts = git_future.result()
         docker = docker_future.result()
+        scanned = scan_future.result()
     installed = probe.get("packages") or {}
     return Facts(
         host=transport.name,
@@ -351,7 +355,22 @@ def gather(project, python: str | None = None, env_file: str | None = None, tran
         ],
         requirement_files=sorted(host["requirements"]),
         node=read_node(host["node"]),
+        secret_scan=scanned,
     )
+
+
+def secret_scan(transport: Transport, root: str, env_values: dict) -> dict | None:
+    """The committed-secret scan (remediation/secretscan), git run through the transport; None when
+    turned off. Its own failures are its facts (state "error"), never the audit's."""
+    from . import secretscan
+
+    if not secretscan.enabled():
+        return None
+    try:
+        return secretscan.scan(transport, root, secretscan.live_secrets(env_values))
+    except Exception as exc:  # a fault of the scan is reported as its finding, never as the audit's traceback
+        message = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        return {"state": "error", "error": f"{type(exc).__name__}: {message}".rstrip(": "), "hits": []}
 
 
 def remote_git(found: dict) -> GitFacts:

@@ -254,8 +254,8 @@ class Local(Transport):
         if cwd is not None and not os.path.isdir(cwd):
             raise TransportError(f"{cwd}: no such directory")
         try:
-            done = subprocess.run(
-                argv, input=input, capture_output=True, text=True, timeout=timeout,
+            done = subprocess.run(  # undecodable bytes replaced, as Ssh decodes them (git prints file content)
+                argv, input=input, capture_output=True, text=True, errors="replace", timeout=timeout,
                 env=None if env is None else {**os.environ, **env}, cwd=cwd,
             )
         except FileNotFoundError:

@@ -59,8 +59,11 @@ def test_demo_in_git_with_unpushed_commits_gives_the_seed_findings(git_demo, red
     run, document = audit_json("--project", str(git_demo))
     assert run.returncode == 1, run.stderr
     expected = SEED_FINDINGS | ({"services.docker_unavailable"} if not docker_engine_answers() else set())
+    # The demo's .env (not ignored by its .gitignore) is committed with its dev key: the secret scan says so.
+    expected |= {"git.secret_file_tracked", "git.secret_in_tree", "git.live_secret_in_history"}
     found = findings_by_id(document)
     assert set(found) == expected
+    assert found["git.live_secret_in_history"]["detail"].startswith("the live SECRET_KEY is committed in .env (commit ")
     assert "3 commit(s) on main not pushed to origin/main" in found["git.unpushed"]["detail"]
     unapplied = found["database.migrations_unapplied"]["detail"]
     assert "invoices.0004_remove_invoice_check_invoice_amount_positive" in unapplied

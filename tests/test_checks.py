@@ -92,6 +92,17 @@ def git_facts(**changes):
     return GitFacts(**base)
 
 
+def scanned(**changes):
+    """Healthy facts with a committed-secret scan (remediation/secretscan) that found ``hits``."""
+    scan = {"state": "scanned", "error": None, "partial": [], "limit": 1000, "commits": 3, "files": 9, "hits": []}
+    scan.update(changes)
+    return with_attrs(F(), secret_scan=scan)
+
+
+def hit(kind, path, line=None, rule="Secret Keyword", setting=None):
+    return {"kind": kind, "path": path, "line": line, "commit": "0123456789ab", "rule": rule, "setting": setting}
+
+
 def node_facts(**changes):
     base = dict(package_json="frontend/package.json", scripts=["build", "dev"], node_modules=True,
                 build_output="frontend/dist")
@@ -268,6 +279,58 @@ CASES = [
                 [E("git.behind", LOW, "2 commit(s)", "origin/main", "main", applies_from="staging")])],
         passes=[("ahead only", lambda: F(git=git_facts(ahead=1)))],
         not_applies=[("no upstream to compare with", lambda: F(git=git_facts(upstream=None, behind=2)))],
+        independent=True,
+    ),
+    # 1b. committed secrets (remediation/secretscan; the scan itself: tests/test_secret_scan*.py) -----
+    Case(
+        "git_secrets.scan_error",
+        fails=[("git failed", lambda: scanned(state="error", error="git: no such program"),
+                [E("git.secret_scan_error", LOW, "git: no such program", applies_from="staging")])],
+        passes=[("scanned", lambda: scanned())],
+        not_applies=[("not a repository", lambda: scanned(state="not a repository"))],
+        independent=True,
+    ),
+    Case(
+        "git_secrets.scan_partial",
+        fails=[("bounded", lambda: scanned(partial=["the history has more than 3 commits; the 3 newest were scanned"]),
+                [E("git.secret_scan_partial", LOW, "more than 3 commits", "REMEDIATION_SECRET_SCAN_COMMITS",
+                   applies_from="staging")])],
+        passes=[("whole", lambda: scanned())],
+        independent=True,
+    ),
+    Case(
+        "git_secrets.live_secret",
+        fails=[("SECRET_KEY in an old commit", lambda: scanned(hits=[hit("live", "conf/keys.py", setting="the live SECRET_KEY")]),
+                [E("git.live_secret_in_history", CRITICAL, "the live SECRET_KEY is committed in conf/keys.py (commit "
+                   "0123456789ab)", "rotate", applies_from="staging")])],
+        passes=[("other findings only", lambda: scanned(hits=[hit("tree", "a.py", line=3)]))],
+        independent=True,
+    ),
+    Case(
+        "git_secrets.secret_files",
+        fails=[("a tracked .env", lambda: scanned(hits=[hit("file", ".env", rule="env file")]),
+                [E("git.secret_file_tracked", HIGH, ".env: env file", "git rm --cached", applies_from="staging")])],
+        independent=True,
+    ),
+    Case(
+        "git_secrets.secret_values",
+        fails=[("a provider's token", lambda: scanned(hits=[hit("tree", "a.py", line=3, rule="GitHub Token")]),
+                [E("git.secret_in_tree", HIGH, "a.py: GitHub Token (line 3)", applies_from="staging")]),
+               ("a keyword guess", lambda: scanned(hits=[hit("tree", "a.py", line=2)]),
+                [E("git.secret_in_tree", MEDIUM, "a.py: Secret Keyword (line 2)", applies_from="staging")])],
+        independent=True,
+    ),
+    Case(
+        "git_secrets.history_values",
+        fails=[("a deleted file", lambda: scanned(hits=[hit("history", "old.py", line=1, rule="AWS Access Key")]),
+                [E("git.secret_in_history", MEDIUM, "old.py: AWS Access Key (line 1, commit 0123456789ab)",
+                   applies_from="staging")])],
+        independent=True,
+    ),
+    Case(
+        "git_secrets.message_values",
+        fails=[("a password in a message", lambda: scanned(hits=[hit("message", None)]),
+                [E("git.secret_in_commit_message", MEDIUM, "Secret Keyword (commit 0123456789ab)", applies_from="staging")])],
         independent=True,
     ),
     # 2. services -------------------------------------------------------------------------------

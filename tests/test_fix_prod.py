@@ -423,6 +423,12 @@ def test_audit_fix_prod_audit(git_demo, postgres_db, redis_server, tmp_path):
     url = f"postgres://postgres:PLANTEDpath@127.0.0.1:5432/{postgres_db}"
     first = invoke("audit", "--project", str(git_demo), "--format", "json")
     assert first.returncode == 1
+    # The committed .env is git.secret_file_tracked (high), which only a person fixes: untrack it first.
+    assert "git.secret_file_tracked" in {f["id"] for f in json.loads(first.stdout)["hosts"][0]["findings"]}
+    with (git_demo / ".gitignore").open("a") as handle:
+        handle.write(".env\n")
+    git(git_demo, "rm", "-q", "--cached", ".env")
+    git(git_demo, "commit", "-q", "-am", "untrack .env")
     run, document = fix_prod(git_demo, "--domain", DOMAIN, "--database-url", url, "--copy-data", "--push",
                              "--secrets", str(secrets_file(tmp_path)))
     assert run.returncode == 0, run.stdout

@@ -40,6 +40,9 @@ def seed_rows(project: Path, origin: Path, facts: dict) -> list[tuple[str, str, 
         ("git", "Branch", "ok", "main"),
         ("git", "Unpushed Commits", "error", "3 commits not pushed to origin/main"),
         ("git", "Remote", "ok", f"origin: {origin}"),
+        # The committed-secret scan (remediation/secretscan): the demo's .env is tracked, dev key and all.
+        ("git", "Committed Secrets", "error", "4 commits and 71 files scanned: 1 live secret, 1 secret file, "
+                                              "2 values in the tree"),
         # 2. Docker & services
         ("services", "Docker Engine", "ok" if docker["engine"] else "warning", "answers" if docker["engine"] else "not running"),
         ("services", "Docker Compose Files", "ok",

@@ -14,6 +14,7 @@ from . import (
     django_config,
     environment,
     git,
+    git_secrets,
     node,
     python_deps,
     rest_framework,
@@ -21,7 +22,7 @@ from . import (
     services,
 )
 
-MODULES = (git, services, environment, python_deps, node, database, django_config, rest_framework, cache, celery, channels, api, security)
+MODULES = (git, git_secrets, services, environment, python_deps, node, database, django_config, rest_framework, cache, celery, channels, api, security)
 
 
 def run_checks(facts) -> list:

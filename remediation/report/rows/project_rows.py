@@ -34,10 +34,10 @@ def git_rows(view: View) -> list:
     if not git:
         return [("Repository", UNKNOWN, "git was not read", ())]
     if git.get("error"):
-        return [("Repository", UNKNOWN, f"git could not be read: {git['error']}", ("git.error",))]
+        return [("Repository", UNKNOWN, f"git could not be read: {git['error']}", ("git.error",)), secrets_row(view)]
     if not git.get("is_repo"):
         return [("Repository", WARNING, "not a git repository", GIT_IDS),
-                ("Unpushed Commits", UNKNOWN, "no repository", ())]
+                ("Unpushed Commits", UNKNOWN, "no repository", ()), secrets_row(view)]
     dirty = git.get("dirty_files") or 0
     rows = [("Working Directory", OK, "no uncommitted changes" if not dirty
              else f"{plural(dirty, 'uncommitted or untracked file')}", ("git.dirty",))]
@@ -54,7 +54,32 @@ def git_rows(view: View) -> list:
         rows.append(("Unpushed Commits", UNKNOWN, "no branch", ()))
     rows.append(("Remote", OK, f"{git['remote']}: {git.get('remote_url') or ''}".rstrip(": "), ())
                 if git.get("remote") else ("Remote", WARNING, "no remote", ("git.no_remote",)))
+    rows.append(secrets_row(view))
     return rows
+
+
+SECRET_IDS = ("git.live_secret_in_history", "git.secret_file_tracked", "git.secret_in_tree", "git.secret_in_history",
+              "git.secret_in_commit_message", "git.secret_scan_partial", "git.secret_scan_error")
+SECRET_KINDS = (("live", "live secret", "live secrets"), ("file", "secret file", "secret files"),
+                ("tree", "value in the tree", "values in the tree"), ("history", "value in history", "values in history"),
+                ("message", "commit message", "commit messages"))
+
+
+def secrets_row(view: View) -> tuple:
+    """The committed-secret scan (remediation/secretscan): ok only when it ran and found nothing."""
+    scan = view.facts.get("secret_scan")
+    if not isinstance(scan, dict):
+        return ("Committed Secrets", UNKNOWN, "not scanned", ())
+    state = scan.get("state")
+    if state == "error":
+        return ("Committed Secrets", UNKNOWN, f"scan failed: {scan.get('error')}", ("git.secret_scan_error",))
+    if state != "scanned":
+        return ("Committed Secrets", UNKNOWN if state == "not a repository" else OK, f"not scanned: {state}", ())
+    hits = scan.get("hits") or []
+    counts = {kind: sum(1 for h in hits if h.get("kind") == kind) for kind, _, _ in SECRET_KINDS}
+    found = [f"{counts[kind]} {one if counts[kind] == 1 else many}" for kind, one, many in SECRET_KINDS if counts[kind]]
+    scanned = f"{plural(scan.get('commits') or 0, 'commit')} and {plural(scan.get('files') or 0, 'file')} scanned"
+    return ("Committed Secrets", OK, f"{scanned}: {', '.join(found) if found else 'nothing found'}", SECRET_IDS)
 
 
 def services_rows(view: View) -> list:
