@@ -9,9 +9,10 @@ import shutil
 import sys
 from pathlib import Path
 
-from .findings import blocked
+from .findings import Severity, blocked
 from .options import (fix_prod_options, forks_option, host_probe_timeout, not_empty, output_options, path_options,
                       probe_timeout_option, secrets_of_options, write_report)
+from .outputs import parse_outputs, write_outputs
 from .report import WRITERS, render
 from .runner import DEMO_PROJECT, UsageError, audit_project
 
@@ -53,6 +54,19 @@ def collect(results, failed_entry) -> tuple[list, set]:
     return entries, secrets
 
 
+def level_option(fail_level: str) -> Severity:
+    try:
+        return Severity.parse(fail_level)
+    except ValueError as exc:
+        raise UsageError(f"--fail-level: {exc}") from None
+
+
+def write_all(outputs, render_one) -> int | None:
+    """Every --format from the same reports; an error status if a file could not be written."""
+    error = write_outputs(outputs, render_one)
+    return fail(error) if error else None
+
+
 def host_error(exc: BaseException) -> str:
     """One line for an error of the host or the file system that no check turned into a finding."""
     if isinstance(exc, OSError) and exc.filename:
@@ -67,7 +81,8 @@ def audit(project=None, python=None, env_file=None, fmt="text", output=None, fai
     try:
         needs_inventory(inventory, limit)
         path_options(project, python, env_file)
-        level, out_path = output_options(fmt, WRITERS, fail_level, output)
+        outputs = parse_outputs(fmt, WRITERS, output)
+        level = level_option(fail_level)
         probe_timeout_option(probe_timeout)
         live_urls, live_options = live_option(live, inventory)
         if inventory:
@@ -83,8 +98,7 @@ def audit(project=None, python=None, env_file=None, fmt="text", output=None, fai
         return fail(str(exc))
     except (OSError, TransportError) as exc:
         return fail(host_error(exc))
-    text = render(fmt, reports, level, secrets, color=out_path is None and fmt == "text" and sys.stdout.isatty())
-    error = emit(text, out_path)
+    error = write_all(outputs, lambda out: render(out.fmt, reports, level, secrets, color=out.color))
     if error is not None:
         return error
     failed = any(r.status != "ok" for r in reports)
@@ -158,13 +172,14 @@ def fix_prod(options, fmt="text", output=None, fail_level="high", inventory=None
     from .fixes.base import FAILED, NEEDS_INPUT
     from .fixprod import fix_prod as run_fix_prod
     from .masking import scrub
-    from .report.fixprod_report import render_json, render_text
+    from .report.fixprod_report import FORMATS, render_run
     from .transport import TransportError
 
     try:
         needs_inventory(inventory, limit)
         fix_prod_options(options)
-        level, out_path = output_options(fmt, ("text", "json"), fail_level, output)
+        outputs = parse_outputs(fmt, FORMATS, output)
+        level = level_option(fail_level)
         probe_timeout_option(probe_timeout)
         if inventory:
             runs, secrets = fix_prod_fleet(options, inventory, limit, forks_option(forks), ssh)
@@ -177,11 +192,7 @@ def fix_prod(options, fmt="text", output=None, fail_level="high", inventory=None
         return fail(scrub(host_error(exc), secrets_of_options(options)))
     except KeyboardInterrupt:
         return fail("interrupted; every file is as it was or as it was written whole (atomic writes)")
-    if fmt == "json":
-        text = render_json(runs, level)
-    else:
-        text = render_text(runs, level, options.diff, color=out_path is None and sys.stdout.isatty())
-    error = emit(scrub(text, secrets), out_path)
+    error = write_all(outputs, lambda out: scrub(render_run(out.fmt, runs, level, options.diff, out.color), secrets))
     if error is not None:
         return error
     failed = any(r.error or any(f.status in (FAILED, NEEDS_INPUT) for f in r.fixes) for r in runs)
@@ -313,13 +324,13 @@ def verify(urls, fmt="text", output=None, fail_level="high", ca_file=None, timeo
     from .verify.report import FORMATS, render
 
     try:
-        level, out_path = output_options(fmt, FORMATS, fail_level, output)
+        outputs = parse_outputs(fmt, FORMATS, output)
+        level = level_option(fail_level)
         checked, options = verify_options(urls, ca_file, timeout, ws_path, health_path, admin_path, resolve)
     except UsageError as exc:
         return fail(str(exc))
     reports, secrets = verify_urls(checked, options)
-    text = render(fmt, reports, level, secrets, color=out_path is None and fmt == "text" and sys.stdout.isatty())
-    error = emit(text, out_path)
+    error = write_all(outputs, lambda out: render(out.fmt, reports, level, secrets, color=out.color))
     if error is not None:
         return error
     return EXIT_BLOCKED if any(blocked(r.findings, level) for r in reports) else EXIT_READY
