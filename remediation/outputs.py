@@ -58,8 +58,7 @@ def parse_one(value: str, choices) -> Output:
     name, colon, path = value.partition(":")
     name = name.strip()
     if name not in choices:
-        raise UsageError(f"--format: unknown format {name!r} (choose from {', '.join(choices)}; "
-                         "FORMAT:PATH writes it to a file)")
+        raise UsageError(f"--format: unknown format {name!r} (choose from {', '.join(choices)})")
     if not colon:
         return Output(name)
     if not path.strip():
