@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from .findings import Severity, blocked
-from .options import (fix_prod_options, forks_option, host_probe_timeout, not_empty, output_options, path_options,
-                      probe_timeout_option, secrets_of_options, write_report)
+from .options import (fix_prod_options, forks_option, host_probe_timeout, not_empty, path_options, probe_timeout_option,
+                      secrets_of_options)
 from .outputs import parse_outputs, write_outputs
 from .report import WRITERS, render
 from .runner import DEMO_PROJECT, UsageError, audit_project
@@ -27,19 +27,6 @@ def fail(message: str) -> int:
 def needs_inventory(inventory, limit) -> None:
     if limit and not inventory:
         raise UsageError("--limit selects hosts of an inventory: pass -i INVENTORY too")
-
-
-def emit(text: str, out_path: Path | None) -> int | None:
-    """The report to its file (atomically) or to stdout; an error status if the file cannot be written."""
-    if out_path is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return None
-    try:
-        write_report(out_path, text)
-    except OSError as exc:
-        return fail(f"--output: {out_path}: {exc.strerror or exc}")
-    return None
 
 
 def collect(results, failed_entry) -> tuple[list, set]:

@@ -203,3 +203,36 @@ def test_project_text_is_data_in_both_formats():
     document = validate_sarif(sarif.render([report], Severity.HIGH))
     assert document["runs"][0]["results"][0]["message"]["text"] == f"{nasty}: {nasty}"
     assert physical(document["runs"][0]["results"][0])[0] == "a%20b/set%3Ctings%3E.py"
+
+
+def test_settings_lines_follow_star_imports(tmp_path, monkeypatch):
+    """Split settings: the module's own assignment wins over what it star-imports; a setting only
+    assigned inside an ``if`` is found there; nothing assigned: not in the map."""
+    import importlib
+
+    from remediation.probe.sources import settings_source
+
+    package = tmp_path / "conf_split"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "base.py").write_text("import os\nDEBUG = False\nALLOWED_HOSTS = []\nif os.environ.get('X'):\n"
+                                     "    SECURE_SSL_REDIRECT = True\nname = 'lower case is not a setting'\n")
+    (package / "prod.py").write_text("from .base import *  # noqa\n\nDEBUG: bool = True\nALLOWED_HOSTS += ['a']\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.import_module("conf_split.prod")
+    found = settings_source(str(tmp_path), "conf_split.prod")
+    assert found == {"file": "conf_split/prod.py", "assignments": {
+        "DEBUG": ["conf_split/prod.py", 3], "ALLOWED_HOSTS": ["conf_split/prod.py", 4],
+        "SECURE_SSL_REDIRECT": ["conf_split/base.py", 5]}}
+
+
+def test_a_location_the_check_set_is_kept(tmp_path):
+    """The secret scan knows the committed file: the runner's locator leaves its location alone."""
+    from remediation.checks.locations import locate
+
+    report, _ = audit_project(str(repo_demo(tmp_path)))
+    mine = Finding(id="env.debug", severity=Severity.CRITICAL, area="env", title="t", detail="d", fix="manual",
+                   location=Location("config/leaked.py", 7))
+    assert locate(None, mine) is mine
+    assert [f.location for f in report.findings if f.id == "env.debug"] == [
+        Location("backend/config/settings.py", line_of(tmp_path / "repo/thebot/backend/config/settings.py", "DEBUG ="))]

@@ -23,6 +23,9 @@ from . import (
     services,
 )
 
+from .base import FAILED, PASSED, SKIPPED, CheckRun, not_applicable
+from .locations import locate
+
 MODULES = (git, services, environment, python_deps, node, database, django_config, rest_framework, cache, celery, channels, api, security)
 
 
@@ -30,9 +33,6 @@ def run_checks(facts, record: list | None = None) -> list:
     """Every finding for one project, in area order. A probe failure leaves only what still applies.
 
     ``record`` (a list) receives one ``CheckRun`` per check, in the same order."""
-    from .base import FAILED, PASSED, SKIPPED, CheckRun, not_applicable
-    from .locations import locate
-
     findings = []
     for module in MODULES:
         area = getattr(getattr(module, "finding", None), "keywords", {}).get("area") or module.__name__.rsplit(".", 1)[-1]
