@@ -76,7 +76,7 @@ def rule(finding: Finding) -> dict:
         "id": finding.id,
         "name": "".join(part.title() for part in finding.id.replace(".", "_").split("_")),
         "shortDescription": {"text": finding.title},
-        "fullDescription": {"text": f"{finding.title} ({finding.area}; blocks from {finding.applies_from})"},
+        "fullDescription": {"text": f"{finding.title} (area {finding.area}; matters from {finding.applies_from} on)"},
         "help": {"text": f"Fix: {fix}", "markdown": f"**Fix:** {fix}"},
         "defaultConfiguration": {"level": LEVELS[finding.severity]},
         "properties": {"security-severity": SECURITY_SEVERITY[finding.severity], "tags": tags,
