@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import pytest
 from conftest import git, invoke
+from dotenv import dotenv_values
 from formats_helpers import (MISSING_REQUIREMENT, line_of, outcome, physical, repo_demo, results_by_rule, junit_cases,
                              validate_junit, validate_sarif)
 
@@ -34,6 +36,9 @@ def test_one_run_writes_text_sarif_and_junit(project, tmp_path):
     assert run.stderr == ""
     assert "Production is BLOCKED at fail level high" in run.stdout
     assert sorted(p.name for p in out.iterdir()) == ["audit.sarif", "audit.xml"]
+    secret = dotenv_values(project / ".env")["SECRET_KEY"]
+    everything = run.output + (out / "audit.sarif").read_text() + (out / "audit.xml").read_text()
+    assert [s for s in (secret, quote(secret, safe=""), json.dumps(secret)[1:-1]) if s in everything] == []
 
     report, _ = audit_project(str(project))  # the runner's own record of which checks ran
     assert len(report.checks) == sum(len(module.CHECKS) for module in MODULES)
