@@ -48,6 +48,7 @@ class EnvFile:
     values: dict[str, str] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     present: bool = False  # the file exists on its host, or is fix-prod's env as it will be written
+    lines: dict[str, int] = field(default_factory=dict)  # key -> line of its (last) binding: SARIF locations
 
     @property
     def exists(self) -> bool:
@@ -75,6 +76,7 @@ def parse_env_text(path: Path | None, text: str | None) -> EnvFile:
             env.errors.append(f"{path}:{binding.line}: cannot parse this line")
         elif binding.key is not None:
             env.values[binding.key] = binding.value or ""
+            env.lines[binding.key] = binding.line
     return env
 
 
@@ -165,6 +167,16 @@ def read_services(compose: dict[str, str | None], docker: dict) -> ServiceFacts:
 # --- requirements -----------------------------------------------------------------------------
 
 
+def requirement_places(texts: dict[str, str | None]) -> dict[str, tuple[str, int]]:
+    """Each requirement's file (relative to the project root) and line, by lower-case name: SARIF locations."""
+    places = {}
+    for path, text in sorted(texts.items()):
+        for number, raw in enumerate((text or "").splitlines(), 1):
+            for requirement in parse_requirements(raw):
+                places.setdefault(requirement.name.lower(), (path, number))
+    return places
+
+
 def parse_requirements(text: str) -> list[Requirement]:
     """requirements.txt lines as packaging Requirements; skips options, URLs and includes (read separately)."""
     requirements = []
@@ -230,6 +242,7 @@ class Facts:
     requirement_files: list[str]
     node: NodeFacts
     secret_scan: dict | None = None  # remediation/secretscan: None when the scan did not run
+    requirement_places: dict = field(default_factory=dict)  # name -> (file, line), not reported as a fact
 
     # Shortcuts into the probe's document, which checks read most.
     @property
@@ -356,6 +369,7 @@ def gather(project, python: str | None = None, env_file: str | None = None, tran
         requirement_files=sorted(host["requirements"]),
         node=read_node(host["node"]),
         secret_scan=scanned,
+        requirement_places=requirement_places(host["requirements"]),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from enum import IntEnum
+from typing import NamedTuple
 
 ENVIRONMENTS = ("development", "staging", "production")
 
@@ -35,6 +36,14 @@ class Severity(IntEnum):
 MANUAL = "manual"
 
 
+class Location(NamedTuple):
+    """Where a finding is written: a file relative to the project root, and its line when known
+    (SARIF's physical location; remediation/checks/locations.py fills it in)."""
+
+    path: str
+    line: int | None = None
+
+
 @dataclass(frozen=True)
 class Finding:
     """One problem found in one project.
@@ -54,6 +63,7 @@ class Finding:
     applies_from: str = "production"
     django_ids: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
+    location: Location | None = None
 
     def matters_in(self, environment: str) -> bool:
         return ENVIRONMENTS.index(environment) >= ENVIRONMENTS.index(self.applies_from)
@@ -63,6 +73,7 @@ class Finding:
         data["severity"] = str(self.severity)
         data["django_ids"] = list(self.django_ids)
         data["needs"] = list(self.needs)
+        data["location"] = dict(Location(*self.location)._asdict()) if self.location else None
         return data
 
 
@@ -116,6 +127,7 @@ class HostReport:
     facts: dict = field(default_factory=dict)
     error: str | None = None
     status: str = "ok"  # ok, unreachable or failed (fleet runs)
+    checks: list = field(default_factory=list)  # CheckRun records: which checks ran, passed, did not apply
 
     @property
     def verdict(self) -> Verdict:

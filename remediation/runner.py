@@ -31,5 +31,7 @@ def audit_project(project: str | Path | None = None, python: str | None = None, 
     error = facts.probe_error
     if error and error["stage"] == "django":
         raise UsageError(f"{facts.python}: Django is not importable ({error['type']}: {error['message']})")
-    report = HostReport(host=facts.host, project=str(facts.root), findings=run_checks(facts), facts=facts.to_dict())
+    checks: list = []
+    report = HostReport(host=facts.host, project=str(facts.root), findings=run_checks(facts, checks), facts=facts.to_dict(),
+                        checks=checks)
     return report, facts.secrets()

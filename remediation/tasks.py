@@ -32,6 +32,11 @@ FLEET_HELP = {
 }
 
 
+def format_help(names: str) -> str:
+    return (f"{names}; repeatable: FORMAT:PATH writes that format to a file (--format text "
+            "--format sarif:audit.sarif --format junit:audit.xml); at most one goes to stdout")
+
+
 DEPLOY_HELP_INVENTORY = "inventory whose hosts have deploy_to (and python, app_bind, process_manager...: see the README)"
 
 PROBE_HELP = {"probe-timeout": "seconds the project's Django may take before its probe is killed and reported as "
@@ -51,27 +56,27 @@ def _ssh(accept_new_host_keys, known_hosts, ask_become_pass=False):
 
 @task(
     klass=AnsibleFlags,
-    iterable=["live"],
+    iterable=["live", "format"],
     help={
         "live": "URL of the deployed project to verify too (repeatable): the live area, and where settings "
                 "and responses disagree (trust: the system store or SSL_CERT_FILE)",
         "project": "Django project folder (manage.py here or one level down); default: the bundled demo",
         "python": "interpreter of the project (default: this one)",
         "env-file": "env file to audit (default: .env at the project root or beside manage.py)",
-        "format": "text, markdown or json",
-        "output": "write the report to this file instead of stdout",
+        "format": format_help("text, markdown, json, junit or sarif"),
+        "output": "write the report (the one --format without :PATH) to this file instead of stdout",
         "fail-level": "lowest severity that blocks production: critical, high, medium, low, info",
         **FLEET_HELP,
         **PROBE_HELP,
     }
 )
-def audit(c, project=None, python=None, env_file=None, format="text", output=None, fail_level="high",
+def audit(c, project=None, python=None, env_file=None, format=None, output=None, fail_level="high",
           inventory=None, limit=None, forks="5", accept_new_host_keys=False, known_hosts=None, ask_become_pass=False,
           probe_timeout=None, live=None):
     """Audit a Django project's production readiness (exit 0 ready, 1 blocked, 2 bad input)."""
     from remediation import cli
 
-    _exit(cli.audit(project, python=python, env_file=env_file, fmt=format, output=output, fail_level=fail_level,
+    _exit(cli.audit(project, python=python, env_file=env_file, fmt=list(format or []), output=output, fail_level=fail_level,
                     inventory=inventory, limit=limit, forks=forks, probe_timeout=probe_timeout,
                     ssh=_ssh(accept_new_host_keys, known_hosts, ask_become_pass), live=list(live or [])))
 
@@ -86,7 +91,7 @@ def inventory(c, inventory, limit=None):
 
 @task(
     klass=AnsibleFlags,
-    iterable=["domain"],
+    iterable=["domain", "format"],
     help={
         "project": "Django project folder; default: the bundled demo (use a copy: invoke demo --dest DIR)",
         "python": "interpreter of the project (default: this one)",
@@ -103,8 +108,8 @@ def inventory(c, inventory, limit=None):
         "no-backup": "migrate without a database backup first",
         "no-rehearsal": "migrate without rehearsing the migrations on a scratch copy of the database first",
         "rotate-secret-key": "replace a strong SECRET_KEY too, keeping the old one in SECRET_KEY_FALLBACKS",
-        "format": "text or json",
-        "output": "write the report to this file",
+        "format": format_help("text, json, junit or sarif (junit and sarif: the audit after, and junit each fix)"),
+        "output": "write the report (the one --format without :PATH) to this file",
         "fail-level": "lowest severity that blocks production afterwards (exit 1)",
         **FLEET_HELP,
         **PROBE_HELP,
@@ -112,7 +117,7 @@ def inventory(c, inventory, limit=None):
 )
 def fix_prod(c, project=None, python=None, env_file=None, domain=None, database_url=None, create_database=False,
              copy_data=False, secrets=None, check=False, diff=False, push=False, allow_dirty=False, no_backup=False,
-             no_rehearsal=False, rotate_secret_key=False, format="text", output=None, fail_level="high", inventory=None,
+             no_rehearsal=False, rotate_secret_key=False, format=None, output=None, fail_level="high", inventory=None,
              limit=None, forks="5", accept_new_host_keys=False, known_hosts=None, ask_become_pass=False, probe_timeout=None):
     """Repair what blocks production, then audit again (exit 0 ready, 1 still blocked, 2 bad input)."""
     from remediation import cli
@@ -123,7 +128,7 @@ def fix_prod(c, project=None, python=None, env_file=None, domain=None, database_
                       secrets_file=secrets, check=check, diff=diff, push=push, allow_dirty=allow_dirty,
                       no_backup=no_backup, no_rehearsal=no_rehearsal,
                       rotate_secret_key=rotate_secret_key)
-    _exit(cli.fix_prod(options, fmt=format, output=output, fail_level=fail_level, inventory=inventory, limit=limit,
+    _exit(cli.fix_prod(options, fmt=list(format or []), output=output, fail_level=fail_level, inventory=inventory, limit=limit,
                        forks=forks, probe_timeout=probe_timeout, ssh=_ssh(accept_new_host_keys, known_hosts, ask_become_pass)))
 
 
@@ -215,11 +220,11 @@ def tls(c, ca=None, host=None, days="90"):
     _exit(cli.tls(ca, list(host or []), days))
 
 
-@task(positional=["urls"], iterable=["url", "resolve"], help={
+@task(positional=["urls"], iterable=["url", "resolve", "format"], help={
     "urls": "URL to verify (several: separate them with spaces inside one quoted argument)",
     "url": "one more URL to verify, repeatable",
-    "format": "text, markdown or json",
-    "output": "write the report to this file instead of stdout",
+    "format": format_help("text, markdown, json, junit or sarif"),
+    "output": "write the report (the one --format without :PATH) to this file instead of stdout",
     "fail-level": "lowest severity that blocks production: critical, high, medium, low, info",
     "ca-file": "PEM bundle of a CA to trust besides the system's store (SSL_CERT_FILE works too)",
     "timeout": "seconds per request (default 5)",
@@ -229,12 +234,12 @@ def tls(c, ca=None, host=None, days="90"):
     "resolve": "NAME:ADDRESS (or NAME:PORT:ADDRESS), repeatable: connect to ADDRESS for NAME, as curl --resolve; "
                "the URL, Host, SNI and certificate check keep NAME",
 })
-def verify(c, urls, url=None, format="text", output=None, fail_level="high", ca_file=None, timeout=None, ws_path="/ws/",
+def verify(c, urls, url=None, format=None, output=None, fail_level="high", ca_file=None, timeout=None, ws_path="/ws/",
            health_path=None, admin_path="/admin/login/", resolve=None):
     """Verify what a browser receives from deployed URLs (exit 0 clean, 1 findings at the fail level, 2 bad input)."""
     from remediation import cli
 
-    _exit(cli.verify(str(urls).split() + list(url or []), fmt=format, output=output, fail_level=fail_level, ca_file=ca_file,
+    _exit(cli.verify(str(urls).split() + list(url or []), fmt=list(format or []), output=output, fail_level=fail_level, ca_file=ca_file,
                      timeout=timeout, ws_path=ws_path, health_path=health_path, admin_path=admin_path,
                      resolve=list(resolve or [])))
 

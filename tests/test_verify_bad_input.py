@@ -89,7 +89,7 @@ def test_tls_refused_by_a_plain_http_server(hang):
     (["https://example.com/", "--timeout", "0"], "error: --timeout: give a number of seconds above 0 (at most 300)"),
     (["https://example.com/", "--ca-file", "/nonexistent/ca.pem"], "error: --ca-file: /nonexistent/ca.pem: no such file"),
     (["https://example.com/", "--format", "xml"], "error: --format: unknown format 'xml' (choose from text, markdown, "
-                                                  "json)"),
+                                                  "json, junit, sarif)"),
     (["https://example.com/", "--fail-level", "severe"], "error: --fail-level: unknown severity 'severe' (choose from "
                                                          "info, low, medium, high, critical)"),
     (["https://example.com/", "--ws-path", "ws"], "error: --ws-path: 'ws' is not a path on the site (it starts with /)"),

@@ -2,11 +2,12 @@
 
 from collections import Counter
 
-from .base import HIGH, LOW, MANUAL, MEDIUM, django_ready, finding_for, installed_app
+from .base import DJANGO, HIGH, LOW, MANUAL, MEDIUM, applies_when, django_ready, finding_for, installed_app
 
 finding = finding_for("api")
 
 
+@applies_when((lambda facts: "urls" in facts.probe, "the URLconf was not imported"))
 def url_config(facts):
     error = (facts.probe.get("urls") or {}).get("error")
     if not error:
@@ -16,6 +17,7 @@ def url_config(facts):
                     applies_from="development")]
 
 
+@applies_when((lambda facts: bool(facts.checks), "Django's system checks did not run"))
 def schema_messages(facts):
     messages = [m for m in facts.checks.get("messages", []) if m["id"].startswith("drf_spectacular.")]
     if not messages:
@@ -34,6 +36,7 @@ def schema_messages(facts):
     return found
 
 
+@applies_when(DJANGO)
 def api_docs(facts):
     if not django_ready(facts) or (facts.probe.get("urls") or {}).get("error"):
         return []

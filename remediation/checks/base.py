@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 
 from ..findings import MANUAL, Finding, Severity
@@ -35,7 +36,7 @@ CRITICAL, HIGH, MEDIUM, LOW, INFO = (
 )
 
 __all__ = ["AREAS", "AREA_TITLES", "MANUAL", "Finding", "finding_for", "reported", "django_ready"]
-__all__ += ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"]
+__all__ += ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO", "CheckRun", "applies_when", "DJANGO", "GIT_REPO", "GIT_READ", "uses", "app_installed"]
 
 
 def finding_for(area: str):
@@ -74,3 +75,57 @@ def component_used(facts, name: str, fallback: bool) -> bool:
     if not isinstance(components, dict) or name not in components:
         return fallback
     return bool(components[name].get("used"))
+
+
+# --- which checks ran, and which did not apply (JUnit's test cases: remediation/report/junit.py) --------------
+
+PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """One check on one host: ``passed`` (ran, found nothing), ``failed`` (ran, found ``finding_ids``)
+    or ``skipped`` (did not apply: ``reason`` says why, e.g. Django's settings could not be read)."""
+
+    name: str
+    area: str
+    status: str
+    reason: str | None = None
+    finding_ids: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "area": self.area, "status": self.status, "reason": self.reason,
+                "finding_ids": list(self.finding_ids)}
+
+
+def applies_when(*conditions):
+    """Declare what a check needs to mean anything: ``(predicate(facts), reason)`` pairs. The runner
+    skips the check with the first failing pair's reason; called directly the check still guards itself."""
+
+    def mark(check):
+        check.applies = tuple(conditions)
+        return check
+
+    return mark
+
+
+def not_applicable(check, facts) -> str | None:
+    """The reason ``check`` does not apply to these facts, or None when it does."""
+    for predicate, reason in getattr(check, "applies", ()):
+        if not predicate(facts):
+            return reason
+    return None
+
+
+DJANGO = (django_ready, "Django's settings could not be read")
+GIT_REPO = (lambda facts: facts.git.is_repo, "not a git work tree")
+GIT_READ = (lambda facts: not facts.git.error, "the git state could not be read")
+
+
+def uses(component: str, fallback=lambda facts: True):
+    """The project uses ``component`` (the probe's evidence; ``fallback(facts)`` without it)."""
+    return (lambda facts: component_used(facts, component, fallback(facts)), f"the project does not use {component}")
+
+
+def app_installed(name: str):
+    return (lambda facts: installed_app(facts, name), f"{name} is not in INSTALLED_APPS")

@@ -1,11 +1,12 @@
 """Seed section 9: caches that a multi-process production cannot share."""
 
-from .base import HIGH, component_used, django_ready, finding_for
+from .base import DJANGO, HIGH, applies_when, component_used, django_ready, finding_for, uses
 
 finding = finding_for("cache")
 PER_PROCESS = ("LocMemCache", "DummyCache", "FileBasedCache")
 
 
+@applies_when(DJANGO, uses("cache"))
 def per_process_cache(facts):
     if not django_ready(facts) or not component_used(facts, "cache", True):
         return []  # Django's default LocMem cache that nothing uses is no problem

@@ -1,6 +1,6 @@
 """Seed section 10: the Celery broker, result backend and serializer."""
 
-from .base import HIGH, MANUAL, MEDIUM, component_used, django_ready, finding_for
+from .base import DJANGO, HIGH, MANUAL, MEDIUM, applies_when, component_used, django_ready, finding_for
 
 finding = finding_for("celery")
 
@@ -11,6 +11,10 @@ def _uses_celery(facts):
     return django_ready(facts) and component_used(facts, "celery", guess)
 
 
+CELERY = (_uses_celery, "the project does not use Celery")
+
+
+@applies_when(DJANGO, CELERY)
 def broker(facts):
     if not _uses_celery(facts) or facts.settings.get("CELERY_BROKER_URL"):
         return []
@@ -18,6 +22,7 @@ def broker(facts):
                     detail="CELERY_BROKER_URL is not set; tasks cannot be queued", fix="redis", applies_from="staging")]
 
 
+@applies_when(DJANGO, CELERY)
 def serializer(facts):
     if not _uses_celery(facts):
         return []
@@ -29,6 +34,7 @@ def serializer(facts):
                     detail="pickle lets whoever can write to the broker run code", fix=MANUAL)]
 
 
+@applies_when(DJANGO, CELERY)
 def always_eager(facts):
     if not _uses_celery(facts) or not facts.settings.get("CELERY_TASK_ALWAYS_EAGER"):
         return []

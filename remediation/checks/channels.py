@@ -1,6 +1,6 @@
 """Seed section 11: the channel layer and the ASGI server behind WebSockets."""
 
-from .base import HIGH, LOW, MANUAL, component_used, django_ready, finding_for, installed_app
+from .base import DJANGO, HIGH, LOW, MANUAL, app_installed, applies_when, component_used, django_ready, finding_for, installed_app, uses
 
 finding = finding_for("channels")
 ASGI_SERVERS = ("daphne", "uvicorn", "hypercorn")
@@ -10,6 +10,7 @@ def _channels(facts):
     return django_ready(facts) and installed_app(facts, "channels") and component_used(facts, "channels", True)
 
 
+@applies_when(DJANGO, app_installed("channels"), uses("channels"))
 def channel_layer(facts):
     if not _channels(facts):
         return []
@@ -23,6 +24,7 @@ def channel_layer(facts):
                     fix="redis", applies_from="staging")]
 
 
+@applies_when(DJANGO, app_installed("channels"), uses("channels"))
 def asgi_application(facts):
     if not _channels(facts) or facts.settings.get("ASGI_APPLICATION"):
         return []
@@ -30,6 +32,7 @@ def asgi_application(facts):
                     detail="channels is installed but ASGI_APPLICATION is unset", fix=MANUAL, applies_from="development")]
 
 
+@applies_when(DJANGO, app_installed("channels"), uses("channels"))
 def asgi_server(facts):
     if not _channels(facts):
         return []

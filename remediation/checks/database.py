@@ -1,10 +1,11 @@
 """Seed section 6: the engine, whether it answers, and the migration state."""
 
-from .base import CRITICAL, HIGH, MANUAL, MEDIUM, django_ready, finding_for, shown_path
+from .base import CRITICAL, DJANGO, HIGH, MANUAL, MEDIUM, applies_when, django_ready, finding_for, shown_path
 
 finding = finding_for("database")
 
 
+@applies_when(DJANGO)
 def sqlite_in_use(facts):
     db = facts.database
     if not django_ready(facts) or db.get("vendor") != "sqlite":
@@ -16,6 +17,7 @@ def sqlite_in_use(facts):
                     fix="database", needs=("--database-url",), applies_from="staging")]
 
 
+@applies_when(DJANGO)
 def unreachable(facts):
     db = facts.database
     if not django_ready(facts) or not db.get("configured") or db.get("reachable"):
@@ -25,6 +27,7 @@ def unreachable(facts):
                     detail=f"{where}: {db.get('error')}", fix=MANUAL, applies_from="development")]
 
 
+@applies_when(DJANGO, (lambda facts: bool(facts.migrations), "the migrations could not be read"))
 def migrations_broken(facts):
     """Files that do not load, or a plan that cannot be built in memory from each migration's dependencies."""
     error = facts.migrations.get("error")
@@ -45,6 +48,7 @@ def migrations_broken(facts):
                     detail="; ".join(details), fix=MANUAL, applies_from="development")]
 
 
+@applies_when(DJANGO, (lambda facts: bool(facts.migrations), "the migrations could not be read"))
 def migration_conflicts(facts):
     conflicts = facts.migrations.get("conflicts") or {}
     if not conflicts:
@@ -55,6 +59,7 @@ def migration_conflicts(facts):
                     fix=MANUAL, applies_from="development")]
 
 
+@applies_when(DJANGO, (lambda facts: bool(facts.migrations), "the migrations could not be read"))
 def unapplied_migrations(facts):
     plan = facts.migrations.get("plan") or []
     if not plan:
@@ -63,6 +68,7 @@ def unapplied_migrations(facts):
                     detail=f"{len(plan)} unapplied: {', '.join(plan)}", fix="migrate", applies_from="staging")]
 
 
+@applies_when(DJANGO, (lambda facts: bool(facts.migrations), "the migrations could not be read"))
 def model_changes(facts):
     changes = facts.migrations.get("model_changes") or {}
     if not changes:

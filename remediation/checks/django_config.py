@@ -1,6 +1,6 @@
 """Seed section 7: whether Django starts, its own system checks, static and media, CORS."""
 
-from .base import CRITICAL, HIGH, INFO, LOW, MANUAL, MEDIUM, django_ready, finding_for, installed_app, shown_path
+from .base import CRITICAL, DJANGO, HIGH, INFO, LOW, MANUAL, MEDIUM, app_installed, applies_when, django_ready, finding_for, installed_app, shown_path
 from .mapping import MAPPED_DJANGO_IDS
 
 finding = finding_for("django")
@@ -58,6 +58,7 @@ def probe_interrupted(facts):
 
 
 
+@applies_when((lambda facts: bool(facts.checks), "Django's system checks did not run"))
 def check_framework_failed(facts):
     error = facts.checks.get("error")
     if not error:
@@ -67,6 +68,7 @@ def check_framework_failed(facts):
                     fix=MANUAL, applies_from="development")]
 
 
+@applies_when((lambda facts: bool(facts.checks), "Django's system checks did not run"))
 def django_messages(facts):
     """Every message of Django's check framework that no dedicated check covers, under its own id."""
     found = []
@@ -84,6 +86,7 @@ def django_messages(facts):
     return found
 
 
+@applies_when(DJANGO)
 def static_root(facts):
     static = facts.probe.get("static") or {}
     if not django_ready(facts) or not static.get("enabled") or static.get("static_root"):
@@ -92,6 +95,7 @@ def static_root(facts):
                     detail="collectstatic has nowhere to put files", fix=MANUAL)]
 
 
+@applies_when((lambda facts: bool(facts.probe.get("static")), "static files were not looked at"))
 def static_not_collected(facts):
     static = facts.probe.get("static") or {}
     if not static.get("static_root") or not static.get("missing"):
@@ -101,6 +105,7 @@ def static_not_collected(facts):
                     detail=f"STATIC_ROOT {shown_path(facts, static['static_root'])} {where}", fix="collectstatic")]
 
 
+@applies_when(DJANGO)
 def media_storage(facts):
     if not django_ready(facts) or not facts.settings.get("MEDIA_ROOT"):
         return []
@@ -113,6 +118,7 @@ def media_storage(facts):
                     fix=MANUAL)]
 
 
+@applies_when(DJANGO, app_installed("corsheaders"))
 def cors(facts):
     if not django_ready(facts) or not installed_app(facts, "corsheaders"):
         return []
@@ -129,6 +135,7 @@ def cors(facts):
                     detail=detail, fix="env_file", needs=("--domain",))]
 
 
+@applies_when(DJANGO)
 def debug_toolbar(facts):
     if not django_ready(facts) or not installed_app(facts, "debug_toolbar"):
         return []

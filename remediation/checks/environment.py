@@ -7,7 +7,7 @@ external services and the public URLs checked here, not a list of THE_BOT's name
 import re
 
 from ..probe.settings_facts import INSECURE_PREFIX
-from .base import CRITICAL, HIGH, MANUAL, MEDIUM, django_ready, finding_for, reported
+from .base import CRITICAL, DJANGO, HIGH, MANUAL, MEDIUM, applies_when, django_ready, finding_for, reported
 from .integrations import OTHER, is_local_public_url, missing_inputs
 
 finding = finding_for("env")
@@ -24,6 +24,7 @@ def env_file_missing(facts):
                     fix="env_file", applies_from="staging")]
 
 
+@applies_when((lambda facts: facts.env.exists, "no env file"))
 def env_file_malformed(facts):
     if not facts.env.errors:
         return []
@@ -31,6 +32,7 @@ def env_file_malformed(facts):
                     detail="; ".join(facts.env.errors), fix=MANUAL, applies_from="development")]
 
 
+@applies_when(DJANGO)
 def debug_on(facts):
     if not django_ready(facts) or not facts.settings.get("DEBUG"):
         return []
@@ -39,6 +41,7 @@ def debug_on(facts):
                     fix="env_file", django_ids=reported(facts, "security.W018"))]
 
 
+@applies_when(DJANGO)
 def secret_key(facts):
     if not django_ready(facts):
         return []
@@ -60,6 +63,7 @@ def secret_key(facts):
                     django_ids=reported(facts, "security.W009"))]
 
 
+@applies_when(DJANGO)
 def allowed_hosts(facts):
     if not django_ready(facts):
         return []
@@ -77,6 +81,7 @@ def allowed_hosts(facts):
                     django_ids=reported(facts, "security.W020"))]
 
 
+@applies_when(DJANGO)
 def environment_name(facts):
     """ENVIRONMENT (the setting), or the variable the settings read to name their environment (APP_ENV, ...)."""
     if not django_ready(facts):
@@ -93,6 +98,7 @@ def environment_name(facts):
                     detail=f"{name}={value}", fix="env_file")]
 
 
+@applies_when(DJANGO)
 def database_url(facts):
     """SQLite because the database variables the settings read (DATABASE_URL or a DB_* family) are unset."""
     if not django_ready(facts) or facts.database.get("vendor") != "sqlite" or facts.env.get("DATABASE_URL"):
@@ -110,6 +116,7 @@ def database_url(facts):
                     detail=detail, fix="database", needs=("--database-url",), applies_from="staging")]
 
 
+@applies_when(DJANGO, (lambda facts: facts.env_reads is not None, "the settings' environment reads were not recorded"))
 def external_services(facts):
     """One finding per service the settings read credentials of that are not set (external.<service>)."""
     reads = facts.env_reads
@@ -135,6 +142,7 @@ def local_public_urls(facts) -> list[tuple[str, str, dict]]:
     return found
 
 
+@applies_when(DJANGO)
 def local_public_url(facts):
     """A site or public base URL the settings read, still http://localhost... (set, or by default)."""
     if not django_ready(facts):

@@ -1,8 +1,9 @@
 """Seed section 1: the working tree, the branch and what has not reached the remote."""
 
-from .base import HIGH, LOW, MANUAL, MEDIUM, finding_for
+from .base import GIT_READ, GIT_REPO, HIGH, LOW, MANUAL, MEDIUM, applies_when, finding_for
 
 finding = finding_for("git")
+HAS_UPSTREAM = (lambda facts: bool(facts.git.upstream), "the branch tracks no upstream")
 
 
 def not_a_repository(facts):
@@ -20,6 +21,7 @@ def unreadable(facts):
                     detail=facts.git.error, fix=MANUAL, applies_from="staging")]
 
 
+@applies_when(GIT_REPO)
 def dirty_tree(facts):
     if not facts.git.is_repo or not facts.git.dirty_files:
         return []
@@ -28,6 +30,7 @@ def dirty_tree(facts):
                     fix=MANUAL, applies_from="staging")]
 
 
+@applies_when(GIT_REPO, GIT_READ)
 def detached_head(facts):
     if not facts.git.is_repo or facts.git.branch or facts.git.error or not facts.git.head:
         return []
@@ -35,6 +38,7 @@ def detached_head(facts):
                     detail=f"HEAD is at {facts.git.head[:12]}, on no branch", fix=MANUAL, applies_from="staging")]
 
 
+@applies_when(GIT_REPO, GIT_READ)
 def no_remote(facts):
     if not facts.git.is_repo or facts.git.remote or facts.git.error:
         return []
@@ -43,6 +47,7 @@ def no_remote(facts):
                     fix=MANUAL, applies_from="staging")]
 
 
+@applies_when(GIT_REPO, GIT_READ)
 def no_upstream(facts):
     git = facts.git
     if not git.is_repo or not git.branch or not git.remote or git.upstream or git.error:
@@ -52,6 +57,7 @@ def no_upstream(facts):
                     fix="git_push", applies_from="staging")]
 
 
+@applies_when(GIT_REPO, HAS_UPSTREAM)
 def unpushed_commits(facts):
     git = facts.git
     if not git.upstream or not git.ahead:
@@ -61,6 +67,7 @@ def unpushed_commits(facts):
                     fix="git_push", applies_from="staging")]
 
 
+@applies_when(GIT_REPO, HAS_UPSTREAM)
 def behind_upstream(facts):
     git = facts.git
     if not git.upstream or not git.behind:

@@ -1,10 +1,12 @@
 """Seed section 5: the front end's packages and build."""
 
-from .base import LOW, MANUAL, MEDIUM, finding_for
+from .base import LOW, MANUAL, MEDIUM, applies_when, finding_for
 
 finding = finding_for("node")
+HAS_PACKAGE_JSON = (lambda facts: bool(facts.node.package_json), "no package.json")
 
 
+@applies_when(HAS_PACKAGE_JSON)
 def modules_missing(facts):
     node = facts.node
     if not node.package_json or node.node_modules:
@@ -15,6 +17,7 @@ def modules_missing(facts):
                     fix=MANUAL, applies_from="development")]
 
 
+@applies_when(HAS_PACKAGE_JSON)
 def no_build_script(facts):
     node = facts.node
     if not node.package_json or "build" in node.scripts:
@@ -24,6 +27,7 @@ def no_build_script(facts):
                     fix=MANUAL)]
 
 
+@applies_when(HAS_PACKAGE_JSON)
 def build_missing(facts):
     node = facts.node
     if not node.package_json or node.build_output or "build" not in node.scripts:

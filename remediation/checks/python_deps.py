@@ -1,8 +1,9 @@
 """Seed section 4: the project's requirements against what its interpreter has installed."""
 
-from .base import HIGH, LOW, MANUAL, MEDIUM, finding_for
+from .base import HIGH, LOW, MANUAL, MEDIUM, applies_when, finding_for
 
 finding = finding_for("python")
+HAS_REQUIREMENTS = (lambda facts: bool(facts.requirement_files), "no requirements file")
 
 
 def no_requirements(facts):
@@ -13,6 +14,7 @@ def no_requirements(facts):
                     fix=MANUAL, applies_from="staging")]
 
 
+@applies_when(HAS_REQUIREMENTS)
 def missing_packages(facts):
     missing = [r["name"] for r in facts.requirements if r["installed"] is None]
     if not missing:
@@ -22,6 +24,7 @@ def missing_packages(facts):
                     fix=MANUAL, applies_from="development")]
 
 
+@applies_when(HAS_REQUIREMENTS)
 def version_mismatch(facts):
     wrong = [f"{r['name']} {r['installed']} (wants {r['specifier']})" for r in facts.requirements
              if r["installed"] is not None and not r["satisfied"]]

@@ -1,6 +1,6 @@
 """Seed section 8: DRF's defaults for authentication, permissions, throttling and pagination."""
 
-from .base import HIGH, LOW, MANUAL, MEDIUM, django_ready, finding_for, installed_app
+from .base import DJANGO, HIGH, LOW, MANUAL, MEDIUM, applies_when, django_ready, finding_for, installed_app
 
 finding = finding_for("rest_framework")
 
@@ -9,6 +9,10 @@ def _drf(facts):
     return django_ready(facts) and installed_app(facts, "rest_framework")
 
 
+DRF = (_drf, "rest_framework is not in INSTALLED_APPS")
+
+
+@applies_when(DJANGO, DRF)
 def default_permission(facts):
     if not _drf(facts):
         return []
@@ -20,6 +24,7 @@ def default_permission(facts):
                            "permission_classes is public", fix=MANUAL)]
 
 
+@applies_when(DJANGO, DRF)
 def throttling(facts):
     if not _drf(facts):
         return []
@@ -30,6 +35,7 @@ def throttling(facts):
                     detail="DEFAULT_THROTTLE_CLASSES or DEFAULT_THROTTLE_RATES unset", fix=MANUAL)]
 
 
+@applies_when(DJANGO, DRF)
 def pagination(facts):
     if not _drf(facts):
         return []

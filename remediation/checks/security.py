@@ -1,6 +1,6 @@
 """Seed section 13: the security flags Django's deploy checks ask for, read from the settings."""
 
-from .base import CRITICAL, HIGH, LOW, MEDIUM, django_ready, finding_for, reported
+from .base import DJANGO, CRITICAL, HIGH, LOW, MEDIUM, django_ready, finding_for, reported
 
 finding = finding_for("security")
 
@@ -15,6 +15,7 @@ def _flag(finding_id, django_id, severity, title, failing, detail):
                         fix="security_flags", django_ids=reported(facts, django_id))]
 
     check.__name__ = finding_id.replace(".", "_")
+    check.applies = (DJANGO,)
     return check
 
 

@@ -1,10 +1,11 @@
 """Seed section 2: Docker, compose files, and whether the Redis the configuration names answers."""
 
-from .base import HIGH, INFO, LOW, MANUAL, finding_for
+from .base import HIGH, INFO, LOW, MANUAL, applies_when, finding_for
 
 finding = finding_for("services")
 
 
+@applies_when((lambda facts: bool(facts.services.compose_files), "no compose files"))
 def docker_engine(facts):
     if facts.services.docker_engine or not facts.services.compose_files:
         return []
@@ -22,6 +23,7 @@ def compose_files(facts):
                     fix=MANUAL, applies_from="production")]
 
 
+@applies_when((lambda facts: "redis" in facts.probe, "Redis was not looked at (Django's settings could not be read)"))
 def redis_unreachable(facts):
     down = [r for r in facts.probe.get("redis") or [] if not r.get("reachable")]
     if not down:

@@ -112,7 +112,9 @@ def plan_fixes(options: Options, transport: Transport, held: contextlib.ExitStac
     if facts.git.dirty_files and not options.allow_dirty:
         raise UsageError(f"{root}: {facts.git.dirty_files} uncommitted file(s) in the work tree; commit them or pass --allow-dirty")
 
-    run = FixRun(host=transport.name, project=str(root), check=options.check, before=run_checks(facts))
+    checks: list = []
+    run = FixRun(host=transport.name, project=str(root), check=options.check, before=run_checks(facts, checks))
+    run.after_checks = checks
     run.after, run.after_facts = run.before, facts.to_dict()  # until something changes
     ctx = Context(options=options, transport=transport, facts=facts, env=env, env_path=env_path, inputs=inputs,
                   findings=run.before)

@@ -22,6 +22,7 @@ PARTS = (
     HERE / "common.py",
     HERE / "environ.py",
     HERE / "settings_facts.py",
+    HERE / "sources.py",
     HERE / "migration_plan.py",
     HERE / "database.py",
     HERE / "services.py",

@@ -26,6 +26,7 @@ from .database import check_messages, database_facts, migration_facts
 from .environ import install_env_recorder, recorded_environ
 from .services import redis_facts, static_facts, url_facts
 from .settings_facts import read_settings
+from .sources import settings_source
 from .supervise import report_stage, supervise, worker_watchdog
 
 PROBE_VERSION = 1
@@ -81,6 +82,10 @@ class Probe:
             return self.fail("setup", exc)
         self.collect_secrets(settings)
         self.result["settings"] = self.timed("read_settings", lambda: read_settings(self, settings))
+        try:  # where each setting is assigned (SARIF locations): a failure costs the locations only
+            self.result["settings_source"] = settings_source(self.root, self.result.get("settings_module"))
+        except Exception as exc:
+            self.result["settings_source"] = {"error": error_info(exc, self.root)}
         self.result["database"] = self.timed("database", lambda: database_facts(self))
         self.result["checks"] = self.timed("checks", lambda: check_messages(self))
         self.result["migrations"] = self.timed("migrations", lambda: migration_facts(self))

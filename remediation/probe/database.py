@@ -7,6 +7,7 @@ import os
 from ..masking import scrub
 from .common import error_info, is_loading_error, level_name
 from .migration_plan import missing_parent_where, plan_problems
+from .sources import migration_files
 
 
 def check_messages(probe) -> dict:
@@ -112,6 +113,8 @@ def migration_facts(probe) -> dict:
             entry.setdefault("on_disk", []).append(name)
     result["apps"] = apps
     result["conflicts"] = {k: sorted(v) for k, v in loader.detect_conflicts().items()}
+    conflicting = [f"{app}.{name}" for app, names in sorted(result["conflicts"].items()) for name in names]
+    result["files"] = migration_files(loader, result["plan"] + conflicting, probe.root)
     result["model_changes"] = model_changes(probe, loader)
     try:  # only the unapplied plan when the database says what is applied, else every migration
         if result["applied_known"]:

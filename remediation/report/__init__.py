@@ -1,4 +1,4 @@
-"""Report writers: text (rich), markdown (the seed report's shape) and json.
+"""Report writers: text (rich), markdown (the seed report's shape), json, junit and sarif (CI).
 
 Every writer returns a string; ``render`` scrubs it of every known secret value before anyone
 sees it, so a secret that slipped into a detail or an error message still never leaves.
@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from ..findings import HostReport, Severity
 from ..masking import scrub
-from . import json_report, markdown, text
+from . import json_report, junit, markdown, sarif, text
 
-WRITERS = {"text": text.render, "markdown": markdown.render, "json": json_report.render}
+WRITERS = {"text": text.render, "markdown": markdown.render, "json": json_report.render, "junit": junit.render,
+           "sarif": sarif.render}
 
 
 def render(fmt: str, reports: list[HostReport], fail_level: Severity, secrets: set[str], color: bool = False) -> str:

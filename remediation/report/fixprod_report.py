@@ -94,3 +94,27 @@ def render_json(runs, fail_level: Severity) -> str:
     blocked_any = any(h["audit"]["blocked"] or h["status"] != "ok" for h in hosts)
     document = {"fail_level": str(fail_level), "blocked": blocked_any, "hosts": hosts}
     return json.dumps(document, indent=2, default=str) + "\n"
+
+
+FORMATS = ("text", "json", "junit", "sarif")
+
+
+def after_reports(runs) -> list[HostReport]:
+    """Each host's audit after the fixes, as the audit's report writers take it (JUnit, SARIF)."""
+    return [HostReport(run.host, run.project, run.after, run.after_facts, error=run.error, status=run.status,
+                       checks=list(run.after_checks)) for run in runs]
+
+
+def render_run(fmt: str, runs, fail_level: Severity, show_diff: bool, color: bool = False) -> str:
+    """fix-prod's report in one of FORMATS: JUnit and SARIF show the audit after the fixes, and JUnit
+    each fix too (one test suite per host: failed and needs input fail, skipped is skipped)."""
+    from . import junit, sarif
+
+    if fmt == "json":
+        return render_json(runs, fail_level)
+    if fmt == "junit":
+        return junit.render(after_reports(runs), fail_level, title="django-remediation fix-prod",
+                            extra=[junit.fix_suite(run) for run in runs if not run.error])
+    if fmt == "sarif":
+        return sarif.render(after_reports(runs), fail_level, command="fix-prod")
+    return render_text(runs, fail_level, show_diff, color=color)

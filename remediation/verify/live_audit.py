@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from ..checks.base import FAILED, PASSED, CheckRun
 from .agreement import agreement_findings
-from .run import observe_all
+from .run import check_runs, observe_all
 from .rules import evaluate
 
 
@@ -20,7 +23,12 @@ def add_live(report, urls: list[str], options) -> set[str]:
     session = settings.get("SESSION_COOKIE_NAME") or "sessionid"
     csrf = settings.get("CSRF_COOKIE_NAME") or "csrftoken"
     for obs in observations:
-        report.findings += evaluate(obs, session, csrf)[1]
-    report.findings += agreement_findings(probe, observations)
+        specs, found = evaluate(obs, session, csrf)
+        report.findings += found
+        report.checks += [replace(run, name=f"{obs['url']} {run.name}") for run in check_runs(specs, found)]
+    agreement = agreement_findings(probe, observations)
+    report.findings += agreement
+    report.checks.append(CheckRun("settings_agree_with_responses", "live", FAILED if agreement else PASSED, None,
+                                  tuple(dict.fromkeys(f.id for f in agreement))))
     report.facts["live"] = {"urls": observations}
     return secrets

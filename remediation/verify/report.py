@@ -20,7 +20,7 @@ from ..report.text import VERDICT_STYLE, write_findings, write_rows
 from .rules import evaluate
 
 AREA_TITLE = "Edge (what the browser receives)"
-FORMATS = ("text", "markdown", "json")
+FORMATS = ("text", "markdown", "json", "junit", "sarif")
 
 
 def live_rows(observations: list[dict], findings, prefix: bool = False) -> list[Row]:
@@ -92,6 +92,14 @@ def render(fmt: str, reports: list[HostReport], fail_level: Severity, secrets: s
         text = render_text(reports, fail_level, color)
     elif fmt == "markdown":
         text = render_markdown(reports, fail_level)
+    elif fmt == "junit":
+        from ..report import junit
+
+        text = junit.render(reports, fail_level, title="django-remediation verify")
+    elif fmt == "sarif":
+        from ..report import sarif
+
+        text = sarif.render(reports, fail_level, command="verify")
     else:
         text = render_json(reports, fail_level)
     return scrub(text, secrets)

@@ -53,11 +53,29 @@ def observe_all(urls: list[str], options) -> tuple[list[dict], set[str]]:
 
 def url_report(obs: dict) -> HostReport:
     """One URL as a report entry: its findings and its observation (``facts["live"]``)."""
-    _, findings = evaluate(obs)
-    status = "unreachable" if obs.get("error") and not obs.get("page") and obs["error"]["kind"] in (
-        "dns", "refused", "timeout", "protocol") else "ok"
+    specs, findings = evaluate(obs)
     return HostReport(host=urlsplit(obs["url"]).netloc, project=obs["url"], findings=findings,
-                      facts={"live": {"urls": [obs]}}, status=status)
+                      facts={"live": {"urls": [obs]}}, status=reach_status(obs), checks=check_runs(specs, findings))
+
+
+def reach_status(obs: dict) -> str:
+    return "unreachable" if obs.get("error") and not obs.get("page") and obs["error"]["kind"] in (
+        "dns", "refused", "timeout", "protocol") else "ok"
+
+
+def check_runs(specs, findings) -> list:
+    """One CheckRun per row the rules built (JUnit's test cases): failed when it names findings,
+    passed when ok, skipped (with the row's reason) when its fact was not gathered or not asked for."""
+    from ..checks.base import FAILED, PASSED, SKIPPED, CheckRun
+    from ..report.rows.base import OK
+
+    present = {f.id for f in findings}
+    runs = []
+    for component, state, detail, ids in specs:
+        found = tuple(i for i in ids if i in present)
+        status = FAILED if found else PASSED if state == OK else SKIPPED
+        runs.append(CheckRun(component, "live", status, None if status != SKIPPED else f"{state}: {detail}", found))
+    return runs
 
 
 def verify_urls(urls: list[str], options) -> tuple[list[HostReport], set[str]]:
