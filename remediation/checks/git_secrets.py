@@ -7,8 +7,11 @@ own throwaway key.
 
 from __future__ import annotations
 
+import posixpath
+
+from ..findings import Location
 from ..secretscan.rules import specific
-from .base import CRITICAL, HIGH, LOW, MANUAL, MEDIUM, finding_for
+from .base import CRITICAL, GIT_REPO, HIGH, LOW, MANUAL, MEDIUM, applies_when, finding_for
 
 finding = finding_for("git")
 SHOWN = 5  # places listed in one finding; the rest are counted
@@ -17,6 +20,23 @@ SHOWN = 5  # places listed in one finding; the rest are counted
 def scan_of(facts) -> dict | None:
     scan = getattr(facts, "secret_scan", None)
     return scan if isinstance(scan, dict) else None
+
+
+def scanned(facts) -> bool:
+    return (scan_of(facts) or {}).get("state") == "scanned"
+
+
+SCANNED = (scanned, "the committed-secret scan did not run")
+
+
+def location(facts, found: list[dict]) -> Location | None:
+    """The first hit's file, relative to the project root (hits are relative to the repository's)."""
+    first = next((h for h in found if h.get("path")), None)
+    git_root = getattr(facts.git, "root", None)
+    if first is None or not git_root:
+        return None
+    relative = posixpath.relpath(posixpath.join(str(git_root), first["path"]), str(facts.root))
+    return None if relative.startswith("..") else Location(relative, first.get("line"))
 
 
 def hits(facts, kind: str) -> list[dict]:
@@ -58,6 +78,7 @@ def them(found: list[dict], one: str, many: str) -> str:
     return one if len(by_path(found)) == 1 else many
 
 
+@applies_when(GIT_REPO)
 def scan_error(facts):
     scan = scan_of(facts)
     if not scan or scan.get("state") != "error":
@@ -66,6 +87,7 @@ def scan_error(facts):
                     detail=f"git could not be read for the scan: {scan.get('error')}", fix=MANUAL, applies_from="staging")]
 
 
+@applies_when(GIT_REPO)
 def scan_partial(facts):
     scan = scan_of(facts)
     if not scan or scan.get("state") != "scanned" or not scan.get("partial"):
@@ -76,6 +98,7 @@ def scan_partial(facts):
                     detail="; ".join(scan["partial"]) + hint, fix=MANUAL, applies_from="staging")]
 
 
+@applies_when(GIT_REPO, SCANNED)
 def live_secret(facts):
     grouped: dict[str, list[dict]] = {}
     for hit in hits(facts, "live"):
@@ -90,9 +113,10 @@ def live_secret(facts):
                                                 "; anyone with the repository has them: rotate them")
                            + " (a new value, then remove the old one from history) — for SECRET_KEY, fix-prod "
                              "--rotate-secret-key",
-                    fix=MANUAL, applies_from="staging")]
+                    fix=MANUAL, applies_from="staging", location=location(facts, [h for f in grouped.values() for h in f]))]
 
 
+@applies_when(GIT_REPO, SCANNED)
 def secret_files(facts):
     found = hits(facts, "file")
     if not found:
@@ -100,9 +124,10 @@ def secret_files(facts):
     return [finding(id="git.secret_file_tracked", severity=HIGH, title="Secret files are tracked by git",
                     detail=f"{per_file(found, with_commit=False)}; untrack {them(found, 'it', 'them')} (git rm --cached), "
                            f"ignore {them(found, 'it', 'them')} in .gitignore and rotate what {them(found, 'it', 'they')} held",
-                    fix=MANUAL, applies_from="staging")]
+                    fix=MANUAL, applies_from="staging", location=location(facts, found))]
 
 
+@applies_when(GIT_REPO, SCANNED)
 def secret_values(facts):
     """High for a provider's credential format, medium for a keyword or entropy guess."""
     found = hits(facts, "tree")
@@ -111,9 +136,11 @@ def secret_values(facts):
     return [finding(id="git.secret_in_tree", severity=HIGH if any(specific(h["rule"]) for h in found) else MEDIUM,
                     title="Secret-looking values are committed",
                     detail=f"{per_file(found, with_commit=False)}; move {them(found, 'it', 'them')} to the environment "
-                           f"and rotate {them(found, 'it', 'them')}", fix=MANUAL, applies_from="staging")]
+                           f"and rotate {them(found, 'it', 'them')}", fix=MANUAL, applies_from="staging",
+                    location=location(facts, found))]
 
 
+@applies_when(GIT_REPO, SCANNED)
 def history_values(facts):
     found = hits(facts, "history")
     if not found:
@@ -121,9 +148,10 @@ def history_values(facts):
     return [finding(id="git.secret_in_history", severity=MEDIUM, title="Secrets are left in the git history",
                     detail=f"{per_file(found)}; gone from HEAD, but the history still holds "
                            f"{them(found, 'it', 'them')}: rotate {them(found, 'it', 'them')}",
-                    fix=MANUAL, applies_from="staging")]
+                    fix=MANUAL, applies_from="staging", location=location(facts, found))]
 
 
+@applies_when(GIT_REPO, SCANNED)
 def message_values(facts):
     found = hits(facts, "message")
     if not found:
