@@ -248,4 +248,4 @@ def verify(c, urls, url=None, format=None, output=None, fail_level=None, ca_file
                      resolve=list(resolve or [])))
 
 
-ns = Collection.from_module(sys.modules[__name__])
+ns = Collection.from_module(sys.modules[__name__], name="remediation")  # as a sub-collection: remediation.audit
