@@ -64,9 +64,13 @@ def repository(tmp_path: Path) -> Path:
     """The repository a CI job checks out: the demo, committed."""
     repo = copy_demo(tmp_path / "repo")
     git(repo, "init", "-q", "-b", "main")
-    git(repo, "-c", "user.name=ci", "-c", "user.email=ci@example.com", "add", "-A")
-    git(repo, "-c", "user.name=ci", "-c", "user.email=ci@example.com", "commit", "-q", "-m", "the project")
+    commit(repo, "the project")
     return repo
+
+
+def commit(repo: Path, message: str) -> None:
+    git(repo, "-c", "user.name=ci", "-c", "user.email=ci@example.com", "add", "-A")
+    git(repo, "-c", "user.name=ci", "-c", "user.email=ci@example.com", "commit", "-q", "-m", message)
 
 
 def run(command: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
@@ -149,6 +153,7 @@ def test_audit_command_without_the_new_format_flags_gates_today(runner, tmp_path
     soon = (datetime.date.today() + datetime.timedelta(days=7)).isoformat()
     (repo / "remediation.yaml").write_text(yaml.safe_dump({"waivers": [
         {"id": i, "reason": "accepted for the CI test", "expires": soon} for i in blockers]}))
+    commit(repo, "waivers")  # committed, as a project's config is (else the tree is dirty: git.dirty)
     ready = run(audit, repo, runner)
     assert ready.returncode == 0, ready.stdout[-3000:]
     assert f"Production is not blocked at fail level high ({len(report['hosts'][0]['findings'])} findings, " \
