@@ -27,14 +27,24 @@ DEMO_PROJECT = bundled("demo") / "thebot"
 
 
 def cwd_project(cwd: Path | None = None) -> Path | None:
-    """``--project`` when none is given: the Django project in the working directory (manage.py here
-    or one level down, as the audit finds it); None (the bundled demo) when there is none."""
+    """``--project`` when none is given: the Django project in the working directory (a Django
+    manage.py here or one level down, as the audit finds it); None (the bundled demo) when there is none."""
     here = Path(cwd or Path.cwd())
-    if (here / "manage.py").is_file():
+    if django_manage(here / "manage.py"):
         return here
     try:
-        if any((child / "manage.py").is_file() for child in here.iterdir() if child.is_dir()):
-            return here
+        children = [child for child in here.iterdir() if child.is_dir()]
     except OSError:
-        pass
-    return None
+        return None
+    return here if any(django_manage(child / "manage.py") for child in children) else None
+
+
+def django_manage(path: Path) -> bool:
+    """A manage.py that Django's startproject wrote (or one like it), not any module of that name
+    (this package has a remediation/manage.py)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            text = handle.read(65536)
+    except OSError:
+        return False
+    return "DJANGO_SETTINGS_MODULE" in text or "execute_from_command_line" in text

@@ -136,3 +136,23 @@ def test_an_unreadable_config_is_one_line(site):
     done = remediate("audit", cwd=project)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.startswith(f"error: {project}/remediation.yaml: ") and done.stderr.count("\n") == 1
+
+
+def test_only_a_django_manage_py_makes_the_default_project(tmp_path):
+    from remediation.resources import DEMO_PROJECT, cwd_project
+
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "manage.py").write_text("def main():\n    pass\n")  # a module of that name only
+    assert cwd_project(tmp_path) is None
+    done = remediate("audit", "--format", "json", cwd=tmp_path)
+    assert audit_json(done)["hosts"][0]["project"] == str(DEMO_PROJECT)
+
+
+def test_two_projects_one_level_down_ask_for_project(tmp_path):
+    for name in ("api", "admin"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "manage.py").write_text("import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'x')\n")
+    done = remediate("audit", cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (f"error: {tmp_path}: several manage.py one level down (admin, api); "
+                           "name one with --project\n")
