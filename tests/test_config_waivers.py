@@ -9,10 +9,13 @@ import re
 from pathlib import Path
 
 import pytest
+from dotenv import dotenv_values
+from urllib.parse import quote
 from conftest import REPO, copy_demo, tree_digest
 
 from config_helpers import days, remediate
 from remediation.finding_ids import KNOWN_IDS, known
+from remediation.masking import secret_values
 from remediation.report import WRITERS
 
 CRITICAL = ["database.sqlite", "env.debug", "env.secret_key", "security.hsts", "security.ssl_redirect"]
@@ -64,6 +67,10 @@ def test_waived_findings_in_the_text_and_markdown_reports(project):
     assert f"(waived until {days(10)}: demo stays in debug)" in markdown.stdout
     blockers = markdown.stdout.split("**Blockers for Production:**")[1].split("\n\n")[0]
     assert "`env.debug`" not in blockers and "`env.secret_key`" in blockers
+    planted = secret_values(dotenv_values(project / ".env"))
+    assert planted  # the demo's .env holds secrets: none may show in any report
+    for output in (text.output, markdown.output, remediate("audit", "--format", "json", cwd=project).output):
+        assert not [s for s in planted if s in output or quote(s) in output]
 
 
 @pytest.mark.parametrize("expires", [days(-1), days(0)], ids=["yesterday", "today"])
