@@ -185,3 +185,15 @@ def test_waived_findings_in_junit_and_sarif(project, fmt):
         skipped = [s for s in ElementTree.fromstring(done.stdout).iter("skipped")
                    if "demo stays in debug" in (s.get("message") or "") + (s.text or "")]
         assert len(skipped) == 1
+
+
+def test_verify_applies_the_waivers_too(tmp_path):
+    url = "http://127.0.0.1:9/"  # the discard port: connection refused, live.unreachable
+    assert remediate("verify", url, cwd=tmp_path).returncode == 1
+    (tmp_path / "remediation.yaml").write_text(waivers_yaml(waive(["live.unreachable"], days(5), "not up yet"),
+                                                            head="format: json\n"))
+    done = remediate("verify", url, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    (finding,) = json.loads(done.stdout)["urls"][0]["findings"]
+    assert (finding["id"], finding["waiver"]) == ("live.unreachable", {"reason": "not up yet", "expires": days(5),
+                                                                      "host": None})
