@@ -168,8 +168,8 @@ def settle(task: str, given: dict, repeatable_format: bool) -> dict:
             continue
         if key in WHERE and named_where:
             continue  # --project on the command line: the file's inventory does not apply, and vice versa
-        if key == "inventory" and task in ("audit", "fix_prod") and values.get("project"):
-            continue
+        if key == "project" and task != "deploy" and "inventory" in config.values:
+            continue  # both in the file: audit and fix-prod run on the inventory; deploy ships the project to it
         if param == "format":
             value = format_value(config, value, repeatable_format)
         values[param] = value

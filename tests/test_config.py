@@ -156,3 +156,14 @@ def test_two_projects_one_level_down_ask_for_project(tmp_path):
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == (f"error: {tmp_path}: several manage.py one level down (admin, api); "
                            "name one with --project\n")
+
+
+def test_with_project_and_inventory_in_the_file_audit_runs_on_the_inventory(site):
+    (site / "hosts.yml").write_text("all:\n  hosts:\n    localhost:\n      project: thebot\n")
+    (site / "remediation.yaml").write_text("inventory: hosts.yml\nproject: elsewhere\nformat: json\n")
+    done = remediate("audit", cwd=site)
+    assert done.returncode == 1, done.stderr
+    (host,) = audit_json(done)["hosts"]
+    assert (host["host"], host["project"]) == ("localhost", str(site / "thebot"))
+    flag = remediate("audit", "--project", "thebot/backend", cwd=site)
+    assert [h["project"] for h in audit_json(flag)["hosts"]] == [str(site / "thebot" / "backend")]
