@@ -18,6 +18,7 @@ import yaml
 NAMES = ("remediation.yaml", "invoke.yaml", "invoke.yml")
 SECTION = "remediation"  # invoke.yaml's key for our settings
 DEFAULTS = {"format": "text", "fail_level": "high"}
+FORMAT_NAMES = ("text", "markdown", "json", "junit", "sarif")  # each task still checks its own list
 
 # key -> the tasks it applies to (task parameter of the same name, `domains` -> `domain`)
 KEYS = {
@@ -139,6 +140,12 @@ def load(path: Path, section: list) -> Config:
                 raise ConfigError(f"{where(key)}: {key} must be a list of non-empty strings")
         elif not isinstance(value, str) or not value.strip():
             raise ConfigError(f"{where(key)}: {key} must be a non-empty string")
+        if key in ("format", "formats"):
+            for index, spec in enumerate(value if isinstance(value, list) else [value]):
+                if spec.split(":", 1)[0].strip() not in FORMAT_NAMES:
+                    at = (key, index) if isinstance(value, list) else (key,)
+                    raise ConfigError(f"{where(*at)}: unknown format {spec!r} (choose from {', '.join(FORMAT_NAMES)}; "
+                                      "junit and sarif as NAME:FILE too)")
         if key in PATHS:
             value = str((path.parent / Path(value).expanduser()).absolute())
         if key == "fail_level":

@@ -105,6 +105,8 @@ BAD = [
     ("domains: thebot.example.com\n", "remediation.yaml:1: domains must be a list of non-empty strings"),
     ("- project\n", "remediation.yaml:1: expected a mapping of settings (project, fail_level, waivers, ...)"),
     ("format: json\nformats: [json]\n", "remediation.yaml:2: give format or formats, not both"),
+    ("formats:\n  - text\n  - yaml:out.yaml\n", "remediation.yaml:3: unknown format 'yaml:out.yaml' (choose from "
+     "text, markdown, json, junit, sarif; junit and sarif as NAME:FILE too)"),
     ("formats: [json, markdown]\n", "remediation.yaml: several formats need a --format that repeats; give one format"),
 ]
 
