@@ -9,6 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from . import config, waivers
 from .findings import Severity, blocked
 from .options import (fix_prod_options, forks_option, host_probe_timeout, not_empty, path_options, probe_timeout_option,
                       secrets_of_options)
@@ -17,6 +18,11 @@ from .report import WRITERS, render
 from .runner import DEMO_PROJECT, UsageError, audit_project
 
 EXIT_READY, EXIT_BLOCKED, EXIT_USAGE = 0, 1, 2
+
+
+def apply_waivers(reports) -> None:
+    """The config file's waivers (remediation/waivers.py) on each host's findings."""
+    waivers.apply_to_reports(reports, config.active().waivers)
 
 
 def fail(message: str) -> int:
@@ -85,6 +91,7 @@ def audit(project=None, python=None, env_file=None, fmt="text", output=None, fai
         return fail(str(exc))
     except (OSError, TransportError) as exc:
         return fail(host_error(exc))
+    apply_waivers(reports)
     error = write_all(outputs, lambda out: render(out.fmt, reports, level, secrets, color=out.color))
     if error is not None:
         return error
@@ -160,6 +167,8 @@ def inventory_command(inventory, limit=None) -> int:
     from .inventory import masked
 
     try:
+        if not inventory:
+            raise UsageError("-i INVENTORY: name the inventory (or set `inventory` in remediation.yaml)")
         hosts = load_hosts(inventory, limit)
     except UsageError as exc:
         return fail(str(exc))
@@ -192,6 +201,9 @@ def fix_prod(options, fmt="text", output=None, fail_level="high", inventory=None
         return fail(scrub(host_error(exc), secrets_of_options(options)))
     except KeyboardInterrupt:
         return fail("interrupted; every file is as it was or as it was written whole (atomic writes)")
+    for run in runs:
+        run.before, run.after = (waivers.apply(run.before, run.host, config.active().waivers),
+                                 waivers.apply(run.after, run.host, config.active().waivers))
     error = write_all(outputs, lambda out: scrub(render_run(out.fmt, runs, level, options.diff, out.color), secrets))
     if error is not None:
         return error
@@ -330,6 +342,7 @@ def verify(urls, fmt="text", output=None, fail_level="high", ca_file=None, timeo
     except UsageError as exc:
         return fail(str(exc))
     reports, secrets = verify_urls(checked, options)
+    apply_waivers(reports)
     error = write_all(outputs, lambda out: render(out.fmt, reports, level, secrets, color=out.color))
     if error is not None:
         return error

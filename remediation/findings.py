@@ -64,6 +64,9 @@ class Finding:
     django_ids: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
     location: Location | None = None
+    # A waiver in force (reason, expires, host: remediation/waivers.py): reported, never blocking.
+    waiver: dict | None = field(default=None, hash=False)
+    expired_waiver: dict | None = field(default=None, hash=False)  # blocks again; the report says so
 
     def matters_in(self, environment: str) -> bool:
         return ENVIRONMENTS.index(environment) >= ENVIRONMENTS.index(self.applies_from)
@@ -97,10 +100,11 @@ def verdict_for(findings: list[Finding]) -> Verdict:
     - not ready: one of them is critical, or (production only) high;
     - partial: one of them is high or medium;
     - ready: otherwise (low and info findings never block).
+    Waived findings do not count.
     """
 
     def one(environment: str) -> str:
-        relevant = [f.severity for f in findings if f.matters_in(environment)]
+        relevant = [f.severity for f in findings if f.matters_in(environment) and not f.waiver]
         worst = max(relevant, default=Severity.INFO)
         blocking = Severity.HIGH if environment == "production" else Severity.CRITICAL
         if worst >= blocking:
@@ -113,8 +117,9 @@ def verdict_for(findings: list[Finding]) -> Verdict:
 
 
 def blocked(findings: list[Finding], fail_level: Severity) -> bool:
-    """True when production is blocked at ``fail_level``: the exit status CI gates on."""
-    return any(f.severity >= fail_level and f.matters_in("production") for f in findings)
+    """True when production is blocked at ``fail_level``: the exit status CI gates on. A waived
+    finding does not block (its waiver is in force)."""
+    return any(f.severity >= fail_level and f.matters_in("production") and not f.waiver for f in findings)
 
 
 @dataclass

@@ -8,8 +8,9 @@ from .checks import run_checks
 from .facts import ProjectError, gather
 from .findings import HostReport
 from .transport import Local, TransportError
+from . import resources
 
-DEMO_PROJECT = Path(__file__).resolve().parent.parent / "examples" / "thebot"
+DEMO_PROJECT = resources.DEMO_PROJECT
 
 
 class UsageError(Exception):

@@ -6,6 +6,8 @@ import sys
 
 from invoke import Collection, Exit, Task, task
 
+from .config import configured
+
 
 class AnsibleFlags(Task):
     """Short flags chosen, not assigned by letter order: Ansible's -i, -l, -f, -C, -D, plus -p."""
@@ -60,7 +62,7 @@ def _ssh(accept_new_host_keys, known_hosts, ask_become_pass=False):
     help={
         "live": "URL of the deployed project to verify too (repeatable): the live area, and where settings "
                 "and responses disagree (trust: the system store or SSL_CERT_FILE)",
-        "project": "Django project folder (manage.py here or one level down); default: the bundled demo",
+        "project": "Django project folder (manage.py here or one level down); default: the one in the current folder, else the bundled demo",
         "python": "interpreter of the project (default: this one)",
         "env-file": "env file to audit (default: .env at the project root or beside manage.py)",
         "format": format_help("text, markdown, json, junit or sarif"),
@@ -70,7 +72,8 @@ def _ssh(accept_new_host_keys, known_hosts, ask_become_pass=False):
         **PROBE_HELP,
     }
 )
-def audit(c, project=None, python=None, env_file=None, format=None, output=None, fail_level="high",
+@configured("audit")
+def audit(c, project=None, python=None, env_file=None, format=None, output=None, fail_level=None,
           inventory=None, limit=None, forks="5", accept_new_host_keys=False, known_hosts=None, ask_become_pass=False,
           probe_timeout=None, live=None):
     """Audit a Django project's production readiness (exit 0 ready, 1 blocked, 2 bad input)."""
@@ -82,7 +85,8 @@ def audit(c, project=None, python=None, env_file=None, format=None, output=None,
 
 
 @task(klass=AnsibleFlags, help={"inventory": FLEET_HELP["inventory"], "limit": FLEET_HELP["limit"]})
-def inventory(c, inventory, limit=None):
+@configured("inventory")
+def inventory(c, inventory=None, limit=None):
     """Print the hosts an inventory resolves to, with their vars (secrets masked)."""
     from remediation import cli
 
@@ -93,7 +97,7 @@ def inventory(c, inventory, limit=None):
     klass=AnsibleFlags,
     iterable=["domain", "format"],
     help={
-        "project": "Django project folder; default: the bundled demo (use a copy: invoke demo --dest DIR)",
+        "project": "Django project folder; default: the one in the current folder, else the bundled demo (use a copy: invoke demo --dest DIR)",
         "python": "interpreter of the project (default: this one)",
         "env-file": "production env file to write (default: .env.production beside the development .env)",
         "domain": "production domain (repeatable): ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, CORS_ALLOWED_ORIGINS",
@@ -115,9 +119,10 @@ def inventory(c, inventory, limit=None):
         **PROBE_HELP,
     },
 )
+@configured("fix_prod")
 def fix_prod(c, project=None, python=None, env_file=None, domain=None, database_url=None, create_database=False,
              copy_data=False, secrets=None, check=False, diff=False, push=False, allow_dirty=False, no_backup=False,
-             no_rehearsal=False, rotate_secret_key=False, format=None, output=None, fail_level="high", inventory=None,
+             no_rehearsal=False, rotate_secret_key=False, format=None, output=None, fail_level=None, inventory=None,
              limit=None, forks="5", accept_new_host_keys=False, known_hosts=None, ask_become_pass=False, probe_timeout=None):
     """Repair what blocks production, then audit again (exit 0 ready, 1 still blocked, 2 bad input)."""
     from remediation import cli
@@ -140,6 +145,7 @@ def fix_prod(c, project=None, python=None, env_file=None, domain=None, database_
             "force": "with --release: roll back even when the target release lacks applied migrations",
             "yes": "with --release --database: do not ask before restoring the database",
             **FLEET_HELP})
+@configured("rollback")
 def rollback(c, project=None, database=False, inventory=None, limit=None, forks="5", accept_new_host_keys=False,
              known_hosts=None, ask_become_pass=False, release=None, force=False, yes=False):
     """Undo the last fix-prod run (files from their backups; --database: the database), or with
@@ -156,6 +162,7 @@ def rollback(c, project=None, database=False, inventory=None, limit=None, forks=
 
 @task(klass=AnsibleFlags, help={"inventory": DEPLOY_HELP_INVENTORY, "limit": FLEET_HELP["limit"],
                                 "format": "text or json"})
+@configured("releases")
 def releases(c, inventory=None, limit=None, format="text", accept_new_host_keys=False, known_hosts=None):
     """List each host's releases: id, state (current, previous, failed, old), commit, time, who deployed."""
     from remediation import cli
@@ -194,6 +201,7 @@ DEPLOY_HELP = {
 
 
 @task(klass=AnsibleFlags, help=DEPLOY_HELP)
+@configured("deploy")
 def deploy(c, inventory=None, limit=None, project=None, ref=None, serial=None, max_fail_percentage=None, check=False,
            keep="5", allow_blocked=False, allow_unsafe_migrations=False, fetch_backup=None, frontend="auto",
            format="text", output=None, accept_new_host_keys=False, known_hosts=None, ask_become_pass=False,
@@ -234,7 +242,8 @@ def tls(c, ca=None, host=None, days="90"):
     "resolve": "NAME:ADDRESS (or NAME:PORT:ADDRESS), repeatable: connect to ADDRESS for NAME, as curl --resolve; "
                "the URL, Host, SNI and certificate check keep NAME",
 })
-def verify(c, urls, url=None, format=None, output=None, fail_level="high", ca_file=None, timeout=None, ws_path="/ws/",
+@configured("verify")
+def verify(c, urls, url=None, format=None, output=None, fail_level=None, ca_file=None, timeout=None, ws_path="/ws/",
            health_path=None, admin_path="/admin/login/", resolve=None):
     """Verify what a browser receives from deployed URLs (exit 0 clean, 1 findings at the fail level, 2 bad input)."""
     from remediation import cli
@@ -244,4 +253,4 @@ def verify(c, urls, url=None, format=None, output=None, fail_level="high", ca_fi
                      resolve=list(resolve or [])))
 
 
-ns = Collection.from_module(sys.modules[__name__])
+ns = Collection.from_module(sys.modules[__name__], name="remediation")  # as a sub-collection: remediation.audit

@@ -111,6 +111,19 @@ def wheel_cache() -> Path:
     return folder
 
 
+SOURCES = ("pyproject.toml", "setup.py", "README.md", "remediation", "templates", "examples")  # what the wheel holds
+
+
+def copy_sources(dest: Path) -> None:
+    """What building the toolkit reads (setup.py maps templates/ and examples/ into the package)."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".remediation")
+    for name in SOURCES:
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, dest / name, ignore=ignore)
+        else:
+            shutil.copy2(REPO / name, dest / name)
+
+
 def build_venv(dest: Path) -> Path:
     """A venv at ``dest`` with exactly ``pip install .[demo]`` from the wheel cache; its python."""
     python = dest / "bin" / "python"
@@ -124,9 +137,7 @@ def build_venv(dest: Path) -> Path:
     source = dest.with_name(dest.name + "-src")
     shutil.rmtree(source, ignore_errors=True)
     source.mkdir(parents=True)
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy2(REPO / name, source / name)
-    shutil.copytree(REPO / "remediation", source / "remediation", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    copy_sources(source)
     pip(sys.executable, "--python", str(python), "install", "--quiet", "--no-compile", "--no-index",
         "--find-links", str(wheels), f"{source}[demo]", timeout=900)
     shutil.rmtree(source, ignore_errors=True)

@@ -32,14 +32,14 @@ import posixpath
 import re
 import shlex
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from ..changes import ChangeFailed
 from .layout import Layout
+from .. import resources
 
-TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "deploy"
+TEMPLATES = resources.TEMPLATES / "deploy"
 PROXY_SSL_HEADER = ["HTTP_X_FORWARDED_PROTO", "https"]  # what nginx's X-Forwarded-Proto $scheme gives Django
 HSTS_DEFAULT_SECONDS = 31536000
 # Mozilla's "intermediate" configuration (ssl-config.mozilla.org, guideline 5.7): TLS 1.2 and 1.3,

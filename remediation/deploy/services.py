@@ -15,14 +15,14 @@ import posixpath
 import re
 import shlex
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from . import launcher
 from .layout import Layout
+from .. import resources
 
-TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "deploy"
+TEMPLATES = resources.TEMPLATES / "deploy"
 MANAGERS = ("systemd", "supervisor")
 WEB_PROCESSES = 2  # supervisord: two gunicorn masters share the socket, restarted one at a time
 GRACEFUL_SECONDS = 30  # gunicorn --graceful-timeout: requests in flight get this long on TERM

@@ -14,13 +14,14 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from ..changes import FileChange
 from ..checks.base import django_ready
 from .base import CHANGED, FAILED, OK, SKIPPED, Outcome, set_env
+from .. import resources
 
 NAME = "security_flags"
 REPAIRS = (
     "security.ssl_redirect", "security.hsts", "security.hsts_subdomains", "security.hsts_preload",
     "security.session_cookie_secure", "security.csrf_cookie_secure", "security.content_type_nosniff",
 )
-TEMPLATES = os.path.join(os.path.dirname(__file__), "..", "..", "templates")
+TEMPLATES = str(resources.TEMPLATES)
 
 
 MARKER = "written by django-remediation fix-prod"  # in the template's docstring

@@ -11,7 +11,6 @@ import contextlib
 import posixpath
 import sys
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 from ..changes import FileChange
 from ..checks import run_checks
@@ -26,9 +25,10 @@ from ..transport import Transport, TransportError
 from .inputs import Inputs
 from .converge import converge, settings_failure
 from .run import FixRun
+from .. import resources
 
 READ_BY_DJANGO = ("DJANGO_SETTINGS_MODULE",)  # read before the settings exist, so never in their reads
-TEMPLATES = str(Path(__file__).resolve().parent.parent.parent / "templates")
+TEMPLATES = str(resources.TEMPLATES)
 
 
 def production_env(transport: Transport, host: dict, env_path: str | None) -> tuple[str, EnvDocument, str | None]:

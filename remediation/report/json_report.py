@@ -22,6 +22,7 @@ def host_entry(report: HostReport, fail_level: Severity) -> dict:
         "verdict": report.verdict.to_dict(),
         "blocked": blocked(report.findings, fail_level),
         "summary": {str(s): counts.get(str(s), 0) for s in sorted(Severity, reverse=True)},
+        "waived": sum(1 for f in report.findings if f.waiver),
         "needs_input": report.needs_input,
         "findings": [f.to_dict() for f in report.findings],
         "rows": {area: [row.to_dict() for row in rows] for area, rows in area_rows(report.facts, report.findings).items()},

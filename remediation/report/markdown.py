@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -16,8 +15,9 @@ from ..findings import HostReport, Severity, blocked
 from .checklist import checklist
 from .rows import area_rows
 from .text import shown_areas
+from .. import resources
 
-TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+TEMPLATES = resources.TEMPLATES
 TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
 ICONS = {"critical": "❌", "high": "❌", "medium": "⚠️", "low": "ℹ️", "info": "ℹ️"}
 
@@ -72,7 +72,7 @@ def render(reports: list[HostReport], fail_level: Severity) -> str:
             ],
             "checklist": checklist(report.findings, report.facts),
             "verdict": report.verdict.to_dict(),
-            "blockers": [f for f in report.findings if f.severity >= fail_level and f.matters_in("production")],
+            "blockers": [f for f in report.findings if f.severity >= fail_level and f.matters_in("production") and not f.waiver],
             "needs": report.needs_input,
             "blocked": blocked(report.findings, fail_level),
             "summary": summary(report.facts) if report.facts else [],

@@ -59,7 +59,9 @@ def write_host(console: Console, report: HostReport, fail_level: Severity) -> No
     if needs:
         console.print(f"Needs input from a person: {escape(', '.join(needs))}")
     status = "BLOCKED" if blocked(report.findings, fail_level) else "not blocked"
-    console.print(f"Production is {status} at fail level {fail_level} ({len(report.findings)} findings)")
+    waived = sum(1 for f in report.findings if f.waiver)
+    console.print(f"Production is {status} at fail level {fail_level} ({len(report.findings)} findings"
+                  + (f", {waived} waived)" if waived else ")"))
 
 
 def shown_areas(facts: dict) -> list:
@@ -79,6 +81,18 @@ def write_rows(console: Console, title: str, rows) -> None:
     console.print(table)
 
 
+def waiver_note(finding) -> str:
+    """The waiver line under a finding: in force (does not block) or expired (blocks again)."""
+    waiver = finding.waiver or finding.expired_waiver
+    if not waiver:
+        return ""
+    on = f" on {waiver['host']}" if waiver.get("host") else ""
+    if finding.waiver:
+        return f"\n[dim]waived{escape(on)} until {escape(waiver['expires'])}: {escape(waiver['reason'])}[/]"
+    return (f"\n[bold red]waiver{escape(on)} expired on {escape(waiver['expires'])}[/]: blocks again "
+            f"({escape(waiver['reason'])})")
+
+
 def write_findings(console: Console, title: str, findings) -> None:
     table = Table(title=title, title_justify="left", show_lines=False, expand=True)
     table.add_column("severity", no_wrap=True)
@@ -89,6 +103,7 @@ def write_findings(console: Console, title: str, findings) -> None:
         style = SEVERITY_STYLE[str(f.severity)]
         django = f" [dim]({escape(', '.join(f.django_ids))})[/]" if f.django_ids else ""
         fix = f.fix if not f.needs else f"{f.fix}: {', '.join(f.needs)}"
-        table.add_row(f"[{style}]{f.severity}[/]", escape(f.id), f"[bold]{escape(f.title)}[/]{django}\n{escape(f.detail)}",
+        severity = f"[dim]{f.severity} (waived)[/]" if f.waiver else f"[{style}]{f.severity}[/]"
+        table.add_row(severity, escape(f.id), f"[bold]{escape(f.title)}[/]{django}\n{escape(f.detail)}{waiver_note(f)}",
                       escape(fix))
     console.print(table)
