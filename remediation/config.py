@@ -146,6 +146,10 @@ def load(path: Path, section: list) -> Config:
                     at = (key, index) if isinstance(value, list) else (key,)
                     raise ConfigError(f"{where(*at)}: unknown format {spec!r} (choose from {', '.join(FORMAT_NAMES)}; "
                                       "junit and sarif as NAME:FILE too)")
+            pathless = [i for i, spec in enumerate(value if isinstance(value, list) else [value]) if ":" not in spec]
+            if len(pathless) > 1:
+                raise ConfigError(f"{where(key, pathless[1])}: {', '.join(value[i] for i in pathless)} would all go to "
+                                  "stdout; give all but one a file (NAME:PATH)")
         if key in PATHS:
             value = str((path.parent / Path(value).expanduser()).absolute())
         if key == "fail_level":

@@ -107,7 +107,8 @@ BAD = [
     ("format: json\nformats: [json]\n", "remediation.yaml:2: give format or formats, not both"),
     ("formats:\n  - text\n  - yaml:out.yaml\n", "remediation.yaml:3: unknown format 'yaml:out.yaml' (choose from "
      "text, markdown, json, junit, sarif; junit and sarif as NAME:FILE too)"),
-    ("formats: [json, markdown]\n", "remediation.yaml: several formats need a --format that repeats; give one format"),
+    ("formats: [json, markdown]\n", "remediation.yaml:1: json, markdown would all go to stdout; give all but one a "
+     "file (NAME:PATH)"),
 ]
 
 
