@@ -143,9 +143,13 @@ def load_hosts(inventory, limit, vault=None):
     from .inventory import InventoryError, load_inventory, select
 
     try:
-        return select(load_inventory(inventory, vault), limit)
+        loaded = load_inventory(inventory, vault)
+        hosts = select(loaded, limit)
     except InventoryError as exc:
         raise UsageError(str(exc)) from None
+    for warning in loaded.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return hosts
 
 
 def audit_fleet(inventory, limit, forks, ssh, vault=None):

@@ -179,8 +179,8 @@ class VaultSecrets:
                 if str(exc) != HMAC_FAILED:
                     raise VaultError(f"{prefix}{exc}") from None
         if envelope.vault_id and envelope.vault_id not in self.ids:
-            raise VaultError(f"{prefix}unknown vault id {envelope.vault_id!r} (given: {', '.join(self.ids)}) and "
-                             f"no other password opens it: give --vault-id {envelope.vault_id}@SOURCE")
+            raise VaultError(f"{prefix}{HMAC_FAILED}; its vault id {envelope.vault_id!r} is unknown (given: "
+                             f"{', '.join(self.ids)}): give --vault-id {envelope.vault_id}@SOURCE")
         raise VaultError(f"{prefix}{HMAC_FAILED}")
 
     def decrypt(self, text: str | bytes, where: str = "") -> str:
