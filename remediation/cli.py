@@ -63,15 +63,9 @@ def host_error(exc: BaseException) -> str:
 
 def vault_secrets(password_files, ask, vault_ids):
     """(the run's VaultSecrets or None when no source is given, exit status): read once, before any work."""
-    from .vault import VaultError, VaultSecrets
+    from .vault.command import read_secrets
 
-    try:
-        secrets = VaultSecrets.from_options(password_files, ask, vault_ids)
-    except VaultError as exc:
-        return None, fail(str(exc))
-    except (KeyboardInterrupt, EOFError):
-        return None, fail("interrupted at the vault password prompt")
-    return (secrets if secrets else None), EXIT_READY
+    return read_secrets(password_files, ask, vault_ids, fail)
 
 
 def vault_scrub(vault) -> set[str]:
@@ -81,18 +75,9 @@ def vault_scrub(vault) -> set[str]:
 
 def vault(action, file, **options) -> int:
     """invoke vault: ansible-vault's verbs; one line and exit 2 for anything wrong, every file as it was."""
-    from .vault import VaultError
-    from .vault.command import run
+    from .vault.command import main
 
-    try:
-        said = run(action, file, **options)
-    except VaultError as exc:
-        return fail(str(exc))
-    except (KeyboardInterrupt, EOFError):
-        return fail(f"interrupted; {file} is as it was")
-    if said:
-        print(said, file=sys.stderr)
-    return EXIT_READY
+    return main(action, file, fail, **options)
 
 
 def audit(project=None, python=None, env_file=None, fmt="text", output=None, fail_level="high",

@@ -180,3 +180,33 @@ def test_a_vaulted_secrets_file_for_fix_prod_check(lenient_demo, tmp_path, pw):
     run, _ = fix_prod_check(lenient_demo, "--secrets", str(secrets), "--vault-password-file", str(wrong))
     assert (run.returncode, run.stdout, run.stderr) == (2, "", f"error: --secrets: {secrets}: {HMAC_FAILED}\n")
     assert tree_digest(lenient_demo) == before and sha(secrets) == vaulted
+
+
+# --- the vault flags on every command that reads an inventory ------------------------------------
+
+
+@pytest.mark.parametrize("command", [["audit"], ["fix-prod", "--check"], ["inventory"], ["deploy", "--check"],
+                                     ["releases"], ["rollback"], ["rollback", "--release"]])
+def test_every_inventory_command_takes_the_vault_flags(tmp_path, pw, command):
+    inventory = tmp_path / "hosts.yml"
+    deploy_to = encrypted_string(pw, str(tmp_path / "srv-PLANTED-app"), "deploy_to").replace("\n", "\n      ")
+    inventory.write_text(f"all:\n  hosts:\n    localhost:\n      ansible_connection: local\n      {deploy_to}\n")
+    missing = tmp_path / "missing-pass"
+    run = invoke(*command, "-i", str(inventory), "--vault-password-file", str(missing))
+    assert (run.returncode, run.stdout, run.stderr) == (2, "", f"error: vault password file {missing} was not found\n")
+    run = invoke(*command, "-i", str(inventory), "--vault-id", "a;b@x")
+    assert (run.returncode, run.stderr) == (2, "error: --vault-id: 'a;b@x' is not a valid vault id: ';' is not "
+                                               "allowed in vault ids\n")
+
+
+def test_releases_reads_a_vaulted_deploy_to_and_never_shows_it(tmp_path, pw):
+    inventory = tmp_path / "hosts.yml"
+    deploy_to = encrypted_string(pw, str(tmp_path / "srv-PLANTED-app"), "deploy_to").replace("\n", "\n      ")
+    inventory.write_text(f"all:\n  hosts:\n    localhost:\n      ansible_connection: local\n      {deploy_to}\n")
+    run = invoke("releases", "-i", str(inventory), "--vault-password-file", str(pw))
+    assert (run.returncode, run.stdout) == (0, "localhost:\n  no releases\n"), run.stderr
+    assert_never_shown(run.output, str(tmp_path / "srv-PLANTED-app"), PASSWORD)
+    run = invoke("releases", "-i", str(inventory))
+    assert (run.returncode, run.stdout) == (2, "")
+    assert run.stderr == ("error: localhost: deploy_to is vault-encrypted: give --vault-password-file, --vault-id or "
+                          "--ask-vault-pass to decrypt it\n")

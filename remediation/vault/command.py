@@ -91,3 +91,27 @@ def run(action: str, file: str, password_files=(), ask: bool = False, vault_ids=
         sys.stdout.flush()
         return ""
     return f"encrypted the value into {output}"
+
+
+def read_secrets(password_files, ask, vault_ids, fail) -> tuple[VaultSecrets | None, int]:
+    """For the commands that read inventories: (secrets, or None when no source is given; exit status)."""
+    try:
+        secrets = VaultSecrets.from_options(password_files, ask, vault_ids)
+    except VaultError as exc:
+        return None, fail(str(exc))
+    except (KeyboardInterrupt, EOFError):
+        return None, fail("interrupted at the vault password prompt")
+    return (secrets if secrets else None), 0
+
+
+def main(action: str, file: str, fail, **options) -> int:
+    """``invoke vault``: 0 done; ``fail(message)`` (one line, exit 2) for anything wrong."""
+    try:
+        said = run(action, file, **options)
+    except VaultError as exc:
+        return fail(str(exc))
+    except (KeyboardInterrupt, EOFError):
+        return fail(f"interrupted; {file} is as it was")
+    if said:
+        print(said, file=sys.stderr)
+    return 0
