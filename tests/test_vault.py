@@ -322,6 +322,29 @@ def test_ask_vault_pass_prompts_on_the_terminal(tmp_path, pw, plain):
     assert PLAINTEXT.replace("\n", "\r\n") in child.before
     assert PASSWORD not in child.before  # not echoed
 
+    child = pexpect.spawn(sys.executable, ["-m", "invoke", "vault", "view", str(plain), "--vault-id", "prod@prompt"],
+                          cwd=str(Path(__file__).resolve().parents[1]), encoding="utf-8", timeout=60)
+    child.expect(r"Vault password \(prod\): ")
+    child.sendline("not the password")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 2
+    assert child.before.strip() == f"error: {plain}: {HMAC_FAILED}"
+
+
+def test_vault_id_forms_as_ansibles():
+    from remediation.vault import split_vault_id
+
+    assert split_vault_id("prod@~/.vault-pass") == ("prod", "~/.vault-pass")
+    assert split_vault_id("/etc/vault-pass") == ("default", "/etc/vault-pass")
+    assert split_vault_id("@prompt") == ("default", "prompt")
+    assert split_vault_id("dev@pass@file") == ("dev", "pass@file")
+    for bad, message in (("prod@", "--vault-id: 'prod@': expected LABEL@SOURCE (SOURCE a file, a script or prompt)"),
+                         ("", "--vault-id: empty value (expected LABEL@SOURCE)")):
+        with pytest.raises(VaultError) as caught:
+            split_vault_id(bad)
+        assert str(caught.value) == message
+
 
 # --- bad input: one line, exit 2, the file byte-identical ---------------------------------------------
 

@@ -35,9 +35,9 @@ def split_vault_id(value: str) -> tuple[str, str]:
     label, sep, source = value.partition("@")
     if not sep:
         return DEFAULT_ID, value
-    if not label or not source:
+    if not source:
         raise VaultError(f"--vault-id: {value!r}: expected LABEL@SOURCE (SOURCE a file, a script or prompt)")
-    return label, source
+    return label or DEFAULT_ID, source  # "@prompt" is the default id, as Ansible's
 
 
 def _prompt(label: str, source: str, new: bool, ask=getpass.getpass) -> bytes:
