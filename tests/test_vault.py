@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import invoke
-from vault_helpers import ansible_vault, ansible_view, assert_never_shown, password_file, sha
+from vault_helpers import ansible_tool, ansible_vault, ansible_view, assert_never_shown, password_file, sha
 
 from remediation.vault import HMAC_FAILED, VaultError, VaultSecrets, encrypt_string, parse
-from remediation.vault.format import Keys, encrypt_body, envelope_text
+from remediation.vault.format import Keys, encrypt_body
 
 PASSWORD = "correct horse battery staple"
 PLAINTEXT = "db_password: Pl@nted-s3cret/äö'%\nline two without a final newline"
@@ -177,9 +179,6 @@ def test_encrypt_string_we_print_ansible_reads(tmp_path, pw):
     playbook = tmp_path / "show.yml"
     playbook.write_text(f"- hosts: localhost\n  gather_facts: false\n  vars_files: [{vars_file}]\n"
                         "  tasks:\n    - debug: {msg: 'value=[{{ api_token }}]'}\n")
-    from vault_helpers import ansible_tool
-    import subprocess
-
     done = subprocess.run([ansible_tool("ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook),
                            "--vault-password-file", str(pw)], capture_output=True, text=True, timeout=180,
                           env={**os.environ, "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp")})
@@ -266,9 +265,6 @@ def test_view_prints_exactly_and_encrypt_string_reads_stdin(tmp_path, pw):
     run = invoke("vault", "view", str(data), "--vault-password-file", str(pw))
     assert (run.returncode, run.stdout, run.stderr) == (0, "no newline at the end: ünïcödé", "")
 
-    import subprocess
-    import sys
-
     done = subprocess.run([sys.executable, "-m", "invoke", "vault", "encrypt-string", "-", "--vault-password-file",
                            str(pw)], input="from-stdin-PLANTED", capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -307,8 +303,6 @@ def test_environment_sources(tmp_path, pw, plain):
 
 
 def test_ask_vault_pass_prompts_on_the_terminal(tmp_path, pw, plain):
-    import sys
-
     import pexpect
 
     assert invoke("vault", "encrypt", str(plain), "--vault-password-file", str(pw)).returncode == 0
