@@ -210,3 +210,23 @@ def test_releases_reads_a_vaulted_deploy_to_and_never_shows_it(tmp_path, pw):
     assert (run.returncode, run.stdout) == (2, "")
     assert run.stderr == ("error: localhost: deploy_to is vault-encrypted: give --vault-password-file, --vault-id or "
                           "--ask-vault-pass to decrypt it\n")
+
+
+def test_a_100_value_inventory_derives_each_key_once(tmp_path, pw):
+    """The cost of a vault value is its key derivation: one per (password, salt), never again."""
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    ansible = VaultLib([("default", VaultSecret(PASSWORD.encode()))])
+    lines = ["all:", "  vars:"]
+    for index in range(100):
+        lines.append(f"    value_{index}: !vault |")
+        lines += [" " * 6 + line for line in ansible.encrypt(f"PLANTED-{index:03d}").decode().splitlines()]
+    lines += ["  hosts:"] + [f"    web{n}: {{ansible_connection: local}}" for n in range(5)]
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text("\n".join(lines) + "\n")
+    vault = VaultSecrets.from_options([str(pw)], environ={})
+    loaded = load_inventory(inventory, vault)
+    assert [host.vars["value_42"] for host in loaded] == ["PLANTED-042"] * 5
+    assert len(vault.keys._keys) == 100 and len(loaded.secrets) == 100
+    again = load_inventory(inventory, vault)
+    assert len(vault.keys._keys) == 100 and again["web3"].vars["value_99"] == "PLANTED-099"
