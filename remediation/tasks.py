@@ -236,7 +236,7 @@ def deploy(c, inventory=None, limit=None, project=None, ref=None, serial=None, m
                      vault=_vault(vault_password_file, vault_id, ask_vault_pass)))
 
 
-@task(positional=["action", "file"], iterable=VAULT_ITERABLE + ["new_vault_password_file", "new_vault_id"], help={
+@task(positional=["action", "file"], auto_shortflags=False, iterable=VAULT_ITERABLE + ["new_vault_password_file", "new_vault_id"], help={
     "action": "encrypt, decrypt, view, edit, rekey or encrypt-string (ansible-vault's verbs)",
     "file": "the file to act on; encrypt-string: the file holding the value exactly, or - for stdin "
             "(a hidden prompt on a terminal)",
