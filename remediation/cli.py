@@ -123,6 +123,9 @@ def live_option(live, inventory):
     return verify_options(live)
 
 
+WARNED: set[str] = set()
+
+
 def load_hosts(inventory, limit, vault=None):
     """The selected hosts; vaulted values decrypted with ``vault`` (their plaintexts join its scrub list)."""
     from .inventory import InventoryError, load_inventory, select
@@ -133,7 +136,9 @@ def load_hosts(inventory, limit, vault=None):
     except InventoryError as exc:
         raise UsageError(str(exc)) from None
     for warning in loaded.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        if warning not in WARNED:  # deploy loads the inventory twice: say it once
+            WARNED.add(warning)
+            print(f"warning: {warning}", file=sys.stderr)
     return hosts
 
 
