@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import config, waivers
 from .findings import Severity, blocked
+from .masking import scrub
 from .options import (fix_prod_options, forks_option, host_probe_timeout, not_empty, path_options, probe_timeout_option,
                       secrets_of_options)
 from .outputs import parse_outputs, write_outputs
@@ -67,8 +68,27 @@ def host_error(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
+def vault_secrets(password_files, ask, vault_ids):
+    """(the run's VaultSecrets or None when no source is given, exit status): read once, before any work."""
+    from .vault.command import read_secrets
+
+    return read_secrets(password_files, ask, vault_ids, fail)
+
+
+def vault_scrub(vault) -> set[str]:
+    """What the vault adds to a run's scrub list: every plaintext it decrypted, and its passwords."""
+    return (vault.plaintexts | vault.passwords) if vault else set()
+
+
+def vault(action, file, **options) -> int:
+    """invoke vault: ansible-vault's verbs; one line and exit 2 for anything wrong, every file as it was."""
+    from .vault.command import main
+
+    return main(action, file, fail, **options)
+
+
 def audit(project=None, python=None, env_file=None, fmt="text", output=None, fail_level="high",
-          inventory=None, limit=None, forks=5, ssh=None, probe_timeout=None, live=None) -> int:
+          inventory=None, limit=None, forks=5, ssh=None, probe_timeout=None, live=None, vault=None) -> int:
     from .transport import TransportError
 
     try:
@@ -79,7 +99,7 @@ def audit(project=None, python=None, env_file=None, fmt="text", output=None, fai
         probe_timeout_option(probe_timeout)
         live_urls, live_options = live_option(live, inventory)
         if inventory:
-            reports, secrets = audit_fleet(inventory, limit, forks_option(forks), ssh)
+            reports, secrets = audit_fleet(inventory, limit, forks_option(forks), ssh, vault)
         else:
             report, secrets = audit_project(project, python=python, env_file=env_file)
             reports = [report]
@@ -88,9 +108,10 @@ def audit(project=None, python=None, env_file=None, fmt="text", output=None, fai
 
                 secrets |= add_live(report, live_urls, live_options)
     except UsageError as exc:
-        return fail(str(exc))
+        return fail(scrub(str(exc), vault_scrub(vault)))
     except (OSError, TransportError) as exc:
-        return fail(host_error(exc))
+        return fail(scrub(host_error(exc), vault_scrub(vault)))
+    secrets |= vault_scrub(vault)
     apply_waivers(reports)
     error = write_all(outputs, lambda out: render(out.fmt, reports, level, secrets, color=out.color))
     if error is not None:
@@ -110,16 +131,26 @@ def live_option(live, inventory):
     return verify_options(live)
 
 
-def load_hosts(inventory, limit):
+WARNED: set[str] = set()
+
+
+def load_hosts(inventory, limit, vault=None):
+    """The selected hosts; vaulted values decrypted with ``vault`` (their plaintexts join its scrub list)."""
     from .inventory import InventoryError, load_inventory, select
 
     try:
-        return select(load_inventory(inventory), limit)
+        loaded = load_inventory(inventory, vault)
+        hosts = select(loaded, limit)
     except InventoryError as exc:
         raise UsageError(str(exc)) from None
+    for warning in loaded.warnings:
+        if warning not in WARNED:  # deploy loads the inventory twice: say it once
+            WARNED.add(warning)
+            print(f"warning: {warning}", file=sys.stderr)
+    return hosts
 
 
-def audit_fleet(inventory, limit, forks, ssh):
+def audit_fleet(inventory, limit, forks, ssh, vault=None):
     """Audit every selected host in parallel; unreachable or failing hosts get an error entry."""
     import secrets as secrets_module
 
@@ -130,7 +161,7 @@ def audit_fleet(inventory, limit, forks, ssh):
     from .findings import HostReport
     from .fleet import SshOptions, run_hosts
 
-    hosts = load_hosts(inventory, limit)
+    hosts = load_hosts(inventory, limit, vault)
     run_key = secrets_module.token_hex(16)
 
     def work(host, transport):
@@ -161,7 +192,7 @@ def audit_fleet(inventory, limit, forks, ssh):
     return reports, secrets
 
 
-def inventory_command(inventory, limit=None) -> int:
+def inventory_command(inventory, limit=None, vault=None) -> int:
     import json
 
     from .inventory import masked
@@ -169,10 +200,11 @@ def inventory_command(inventory, limit=None) -> int:
     try:
         if not inventory:
             raise UsageError("-i INVENTORY: name the inventory (or set `inventory` in remediation.yaml)")
-        hosts = load_hosts(inventory, limit)
+        hosts = load_hosts(inventory, limit, vault)
     except UsageError as exc:
-        return fail(str(exc))
-    print(json.dumps([masked(h) for h in hosts], indent=2, default=str))
+        return fail(scrub(str(exc), vault_scrub(vault)))
+    hidden = vault_scrub(vault)
+    print(scrub(json.dumps([masked(h, hidden) for h in hosts], indent=2, default=str), hidden))
     return EXIT_READY
 
 
@@ -180,7 +212,6 @@ def fix_prod(options, fmt="text", output=None, fail_level="high", inventory=None
              probe_timeout=None) -> int:
     from .fixes.base import FAILED, NEEDS_INPUT
     from .fixprod import fix_prod as run_fix_prod
-    from .masking import scrub
     from .report.fixprod_report import FORMATS, render_run
     from .transport import TransportError
 
@@ -196,11 +227,12 @@ def fix_prod(options, fmt="text", output=None, fail_level="high", inventory=None
             run, secrets = run_fix_prod(options)
             runs = [run]
     except UsageError as exc:
-        return fail(str(exc))
+        return fail(scrub(str(exc), vault_scrub(options.vault)))
     except (OSError, TransportError) as exc:
-        return fail(scrub(host_error(exc), secrets_of_options(options)))
+        return fail(scrub(host_error(exc), secrets_of_options(options) | vault_scrub(options.vault)))
     except KeyboardInterrupt:
         return fail("interrupted; every file is as it was or as it was written whole (atomic writes)")
+    secrets |= vault_scrub(options.vault)
     for run in runs:
         run.before, run.after = (waivers.apply(run.before, run.host, config.active().waivers),
                                  waivers.apply(run.after, run.host, config.active().waivers))
@@ -219,7 +251,7 @@ def fix_prod_fleet(options, inventory, limit, forks, ssh):
     from .fixprod import fix_prod as run_fix_prod
     from .fleet import SshOptions, run_hosts
 
-    hosts = load_hosts(inventory, limit)
+    hosts = load_hosts(inventory, limit, options.vault)
 
     def work(host, transport):
         host_probe_timeout(host, transport)
@@ -236,7 +268,7 @@ def fix_prod_fleet(options, inventory, limit, forks, ssh):
                                                 check=options.check, error=run.error, status=run.status))
 
 
-def rollback(project=None, database=False, inventory=None, limit=None, forks=5, ssh=None) -> int:
+def rollback(project=None, database=False, inventory=None, limit=None, forks=5, ssh=None, vault=None) -> int:
     """Undo the last fix-prod run, here or on every selected host of an inventory."""
     from .fleet import OK, SshOptions, run_hosts
     from .rollback import NothingToRollBack, RollbackFailed
@@ -267,12 +299,12 @@ def rollback(project=None, database=False, inventory=None, limit=None, forks=5, 
             raise UsageError(str(exc)) from None
 
     try:
-        results = run_hosts(load_hosts(inventory, limit), work, ssh or SshOptions(), forks=forks_option(forks))
+        results = run_hosts(load_hosts(inventory, limit, vault), work, ssh or SshOptions(), forks=forks_option(forks))
     except UsageError as exc:
-        return fail(str(exc))
+        return fail(scrub(str(exc), vault_scrub(vault)))
     for result in results:
         lines = result.result if result.status == OK else [f"{result.status}: {result.error}"]
-        print("\n".join(f"{result.host.name}: {line}" for line in lines))
+        print(scrub("\n".join(f"{result.host.name}: {line}" for line in lines), vault_scrub(vault)))
     return EXIT_READY if all(r.status == OK for r in results) else EXIT_BLOCKED
 
 
@@ -286,33 +318,34 @@ def demo(dest: str) -> int:
     return EXIT_READY
 
 
-def deploy(inventory, limit, options: dict, fmt: str, output, ssh) -> int:
+def deploy(inventory, limit, options: dict, fmt: str, output, ssh, vault=None) -> int:
     """invoke deploy: bad input is one line and exit 2; otherwise the recap and 0 or 1."""
     from .deploy import commands
     from .deploy.options import DeployOptions
 
     try:
-        return commands.deploy(inventory, limit, DeployOptions(**options), fmt, output, ssh)
+        return commands.deploy(inventory, limit, DeployOptions(**options), fmt, output, ssh, vault=vault)
     except UsageError as exc:
-        return fail(str(exc))
+        return fail(scrub(str(exc), vault_scrub(vault)))
 
 
-def releases(inventory, limit, fmt: str, ssh) -> int:
+def releases(inventory, limit, fmt: str, ssh, vault=None) -> int:
     from .deploy import commands
 
     try:
-        return commands.releases(inventory, limit, fmt, ssh)
+        return commands.releases(inventory, limit, fmt, ssh, vault=vault)
     except UsageError as exc:
-        return fail(str(exc))
+        return fail(scrub(str(exc), vault_scrub(vault)))
 
 
-def deploy_rollback(inventory, limit, release, force: bool, database: bool, yes: bool, ssh, project=None) -> int:
+def deploy_rollback(inventory, limit, release, force: bool, database: bool, yes: bool, ssh, project=None,
+                    vault=None) -> int:
     from .deploy import commands
 
     try:
-        return commands.rollback(inventory, limit, release, force, database, yes, ssh, project=project)
+        return commands.rollback(inventory, limit, release, force, database, yes, ssh, project=project, vault=vault)
     except UsageError as exc:
-        return fail(str(exc))
+        return fail(scrub(str(exc), vault_scrub(vault)))
 
 
 def tls(ca, hosts, days) -> int:

@@ -45,9 +45,28 @@ PROBE_HELP = {"probe-timeout": "seconds the project's Django may take before its
                                "django.settings_timeout (default 60; host var probe_timeout)"}
 
 
+VAULT_HELP = {
+    "vault-password-file": "vault password file, repeatable (an executable file is run and its output used), "
+                           "as Ansible's; also ANSIBLE_VAULT_PASSWORD_FILE",
+    "vault-id": "LABEL@SOURCE, repeatable: SOURCE a password file, a script or `prompt`, as Ansible's --vault-id; "
+                "also ANSIBLE_VAULT_IDENTITY_LIST",
+    "ask-vault-pass": "prompt for the vault password",
+}
+VAULT_ITERABLE = ["vault_password_file", "vault_id"]
+
+
 def _exit(code: int) -> None:
     if code:
         raise Exit(code=code)
+
+
+def _vault(vault_password_file, vault_id, ask_vault_pass):
+    """The run's vault secrets, read before anything else as Ansible does; bad ones end the run (exit 2)."""
+    from remediation import cli
+
+    secrets, code = cli.vault_secrets(list(vault_password_file or []), ask_vault_pass, list(vault_id or []))
+    _exit(code)
+    return secrets
 
 
 def _ssh(accept_new_host_keys, known_hosts, ask_become_pass=False):
@@ -58,7 +77,7 @@ def _ssh(accept_new_host_keys, known_hosts, ask_become_pass=False):
 
 @task(
     klass=AnsibleFlags,
-    iterable=["live", "format"],
+    iterable=["live", "format"] + VAULT_ITERABLE,
     help={
         "live": "URL of the deployed project to verify too (repeatable): the live area, and where settings "
                 "and responses disagree (trust: the system store or SSL_CERT_FILE)",
@@ -70,32 +89,35 @@ def _ssh(accept_new_host_keys, known_hosts, ask_become_pass=False):
         "fail-level": "lowest severity that blocks production: critical, high, medium, low, info",
         **FLEET_HELP,
         **PROBE_HELP,
+        **VAULT_HELP,
     }
 )
 @configured("audit")
 def audit(c, project=None, python=None, env_file=None, format=None, output=None, fail_level=None,
           inventory=None, limit=None, forks="5", accept_new_host_keys=False, known_hosts=None, ask_become_pass=False,
-          probe_timeout=None, live=None):
+          probe_timeout=None, live=None, vault_password_file=None, vault_id=None, ask_vault_pass=False):
     """Audit a Django project's production readiness (exit 0 ready, 1 blocked, 2 bad input)."""
     from remediation import cli
 
     _exit(cli.audit(project, python=python, env_file=env_file, fmt=list(format or []), output=output, fail_level=fail_level,
                     inventory=inventory, limit=limit, forks=forks, probe_timeout=probe_timeout,
-                    ssh=_ssh(accept_new_host_keys, known_hosts, ask_become_pass), live=list(live or [])))
+                    ssh=_ssh(accept_new_host_keys, known_hosts, ask_become_pass), live=list(live or []),
+                    vault=_vault(vault_password_file, vault_id, ask_vault_pass)))
 
 
-@task(klass=AnsibleFlags, help={"inventory": FLEET_HELP["inventory"], "limit": FLEET_HELP["limit"]})
+@task(klass=AnsibleFlags, iterable=VAULT_ITERABLE,
+      help={"inventory": FLEET_HELP["inventory"], "limit": FLEET_HELP["limit"], **VAULT_HELP})
 @configured("inventory")
-def inventory(c, inventory=None, limit=None):
-    """Print the hosts an inventory resolves to, with their vars (secrets masked)."""
+def inventory(c, inventory=None, limit=None, vault_password_file=None, vault_id=None, ask_vault_pass=False):
+    """Print the hosts an inventory resolves to, with their vars (secrets and vaulted values masked)."""
     from remediation import cli
 
-    _exit(cli.inventory_command(inventory, limit))
+    _exit(cli.inventory_command(inventory, limit, vault=_vault(vault_password_file, vault_id, ask_vault_pass)))
 
 
 @task(
     klass=AnsibleFlags,
-    iterable=["domain", "format"],
+    iterable=["domain", "format"] + VAULT_ITERABLE,
     help={
         "project": "Django project folder; default: the one in the current folder, else the bundled demo (use a copy: invoke demo --dest DIR)",
         "python": "interpreter of the project (default: this one)",
@@ -104,7 +126,8 @@ def inventory(c, inventory=None, limit=None):
         "database-url": "postgres://USER:PASSWORD@HOST:PORT/NAME to switch to",
         "create-database": "create the role and database of --database-url when missing",
         "copy-data": "copy the SQLite data into --database-url and compare every table's row count",
-        "secrets": "dotenv file with values only a person can supply (external service credentials)",
+        "secrets": "dotenv file with values only a person can supply (external service credentials); "
+                   "it may be vault-encrypted (decrypted in memory with the vault flags)",
         "check": "change nothing; report what would change",
         "diff": "show what would change (or changed), secrets masked",
         "push": "push unpushed commits (never done without this flag)",
@@ -117,13 +140,15 @@ def inventory(c, inventory=None, limit=None):
         "fail-level": "lowest severity that blocks production afterwards (exit 1)",
         **FLEET_HELP,
         **PROBE_HELP,
+        **VAULT_HELP,
     },
 )
 @configured("fix_prod")
 def fix_prod(c, project=None, python=None, env_file=None, domain=None, database_url=None, create_database=False,
              copy_data=False, secrets=None, check=False, diff=False, push=False, allow_dirty=False, no_backup=False,
              no_rehearsal=False, rotate_secret_key=False, format=None, output=None, fail_level=None, inventory=None,
-             limit=None, forks="5", accept_new_host_keys=False, known_hosts=None, ask_become_pass=False, probe_timeout=None):
+             limit=None, forks="5", accept_new_host_keys=False, known_hosts=None, ask_become_pass=False, probe_timeout=None,
+             vault_password_file=None, vault_id=None, ask_vault_pass=False):
     """Repair what blocks production, then audit again (exit 0 ready, 1 still blocked, 2 bad input)."""
     from remediation import cli
     from remediation.fixes.base import Options
@@ -132,42 +157,47 @@ def fix_prod(c, project=None, python=None, env_file=None, domain=None, database_
                       database_url=database_url, create_database=create_database, copy_data=copy_data,
                       secrets_file=secrets, check=check, diff=diff, push=push, allow_dirty=allow_dirty,
                       no_backup=no_backup, no_rehearsal=no_rehearsal,
-                      rotate_secret_key=rotate_secret_key)
+                      rotate_secret_key=rotate_secret_key,
+                      vault=_vault(vault_password_file, vault_id, ask_vault_pass))
     _exit(cli.fix_prod(options, fmt=list(format or []), output=output, fail_level=fail_level, inventory=inventory, limit=limit,
                        forks=forks, probe_timeout=probe_timeout, ssh=_ssh(accept_new_host_keys, known_hosts, ask_become_pass)))
 
 
-@task(klass=AnsibleFlags, optional=["release"],
+@task(klass=AnsibleFlags, optional=["release"], iterable=VAULT_ITERABLE,
       help={"project": "Django project folder (default: the bundled demo)",
             "database": "fix-prod: restore the databases backed up before migrate too; with --release: restore "
                         "the backup taken before the current release migrated (asks first)",
             "release": "roll a deploy back: to the previous good release, or to --release ID",
             "force": "with --release: roll back even when the target release lacks applied migrations",
             "yes": "with --release --database: do not ask before restoring the database",
-            **FLEET_HELP})
+            **FLEET_HELP, **VAULT_HELP})
 @configured("rollback")
 def rollback(c, project=None, database=False, inventory=None, limit=None, forks="5", accept_new_host_keys=False,
-             known_hosts=None, ask_become_pass=False, release=None, force=False, yes=False):
+             known_hosts=None, ask_become_pass=False, release=None, force=False, yes=False, vault_password_file=None,
+             vault_id=None, ask_vault_pass=False):
     """Undo the last fix-prod run (files from their backups; --database: the database), or with
     --release switch a deploy back to the previous good release."""
     from remediation import cli
 
     ssh = _ssh(accept_new_host_keys, known_hosts, ask_become_pass)
+    vault = _vault(vault_password_file, vault_id, ask_vault_pass)
     if release:
         _exit(cli.deploy_rollback(inventory, limit, None if release is True else release, force, database, yes, ssh,
-                                  project=project))
+                                  project=project, vault=vault))
         return
-    _exit(cli.rollback(project, database=database, inventory=inventory, limit=limit, forks=forks, ssh=ssh))
+    _exit(cli.rollback(project, database=database, inventory=inventory, limit=limit, forks=forks, ssh=ssh, vault=vault))
 
 
-@task(klass=AnsibleFlags, help={"inventory": DEPLOY_HELP_INVENTORY, "limit": FLEET_HELP["limit"],
-                                "format": "text or json"})
+@task(klass=AnsibleFlags, iterable=VAULT_ITERABLE, help={"inventory": DEPLOY_HELP_INVENTORY, "limit": FLEET_HELP["limit"],
+                                                         "format": "text or json", **VAULT_HELP})
 @configured("releases")
-def releases(c, inventory=None, limit=None, format="text", accept_new_host_keys=False, known_hosts=None):
+def releases(c, inventory=None, limit=None, format="text", accept_new_host_keys=False, known_hosts=None,
+             vault_password_file=None, vault_id=None, ask_vault_pass=False):
     """List each host's releases: id, state (current, previous, failed, old), commit, time, who deployed."""
     from remediation import cli
 
-    _exit(cli.releases(inventory, limit, format, _ssh(accept_new_host_keys, known_hosts)))
+    _exit(cli.releases(inventory, limit, format, _ssh(accept_new_host_keys, known_hosts),
+                       vault=_vault(vault_password_file, vault_id, ask_vault_pass)))
 
 
 @task(help={"dest": "folder to copy the bundled demo project into"})
@@ -197,15 +227,16 @@ DEPLOY_HELP = {
     "known-hosts": FLEET_HELP["known-hosts"],
     "ask-become-pass": FLEET_HELP["ask-become-pass"],
     "setup": "ship no release: install the nginx site and service files for the live release, then health check",
+    **VAULT_HELP,
 }
 
 
-@task(klass=AnsibleFlags, help=DEPLOY_HELP)
+@task(klass=AnsibleFlags, iterable=VAULT_ITERABLE, help=DEPLOY_HELP)
 @configured("deploy")
 def deploy(c, inventory=None, limit=None, project=None, ref=None, serial=None, max_fail_percentage=None, check=False,
            keep="5", allow_blocked=False, allow_unsafe_migrations=False, fetch_backup=None, frontend="auto",
            format="text", output=None, accept_new_host_keys=False, known_hosts=None, ask_become_pass=False,
-           setup=False):
+           setup=False, vault_password_file=None, vault_id=None, ask_vault_pass=False):
     """Ship a commit to the inventory's hosts: gate, migrate once, switch in batches, health check, roll back."""
     from remediation import cli
 
@@ -214,7 +245,32 @@ def deploy(c, inventory=None, limit=None, project=None, ref=None, serial=None, m
                                              allow_blocked=allow_blocked,
                                              allow_unsafe_migrations=allow_unsafe_migrations,
                                              fetch_backup=fetch_backup, frontend=frontend, setup=setup),
-                     fmt=format, output=output, ssh=_ssh(accept_new_host_keys, known_hosts, ask_become_pass)))
+                     fmt=format, output=output, ssh=_ssh(accept_new_host_keys, known_hosts, ask_become_pass),
+                     vault=_vault(vault_password_file, vault_id, ask_vault_pass)))
+
+
+@task(positional=["action", "file"], auto_shortflags=False, iterable=VAULT_ITERABLE + ["new_vault_password_file", "new_vault_id"], help={
+    "action": "encrypt, decrypt, view, edit, rekey or encrypt-string (ansible-vault's verbs)",
+    "file": "the file to act on; encrypt-string: the file holding the value exactly, or - for stdin "
+            "(a hidden prompt on a terminal)",
+    "name": "encrypt-string: the variable name to print before !vault",
+    "output": "encrypt, decrypt, encrypt-string: write here instead (decrypt: - for stdout)",
+    "new-vault-password-file": "rekey: the new password's file (or script)",
+    "new-vault-id": "rekey: the new LABEL@SOURCE",
+    "encrypt-vault-id": "encrypt, encrypt-string: the vault id to encrypt with when several are given",
+    **VAULT_HELP,
+})
+def vault(c, action, file, vault_password_file=None, vault_id=None, ask_vault_pass=False, name=None, output=None,
+          new_vault_password_file=None, new_vault_id=None, encrypt_vault_id=None):
+    """Ansible Vault files and values, compatible with ansible-vault both ways (exit 0 done, 2 bad input or a
+    wrong password, every file as it was). `edit` decrypts into a private 0600 temp file (in /dev/shm when
+    there is one), runs $EDITOR on it, removes it afterwards, and re-encrypts only if the text changed."""
+    from remediation import cli
+
+    _exit(cli.vault(action, file, password_files=list(vault_password_file or []), ask=ask_vault_pass,
+                    vault_ids=list(vault_id or []), name=name, output=output,
+                    new_password_files=list(new_vault_password_file or []), new_vault_ids=list(new_vault_id or []),
+                    encrypt_vault_id=encrypt_vault_id))
 
 
 @task(iterable=["host"], help={"ca": "folder of the local CA (created once: ca.crt, ca.key; hosts/NAME.crt, .key)",

@@ -347,7 +347,8 @@ def test_precedence_and_vars_folders():
     # a folder of files read in order, hidden files skipped, vault-encrypted files skipped and said
     assert db1.vars["db_port"] == 5432
     assert inventory.warnings == [
-        f"{DATA / 'layered' / 'group_vars' / 'db' / '30-secrets.yml'}: encrypted with ansible-vault, skipped"
+        f"{DATA / 'layered' / 'group_vars' / 'db' / '30-secrets.yml'}: encrypted with ansible-vault, skipped: "
+        "give --vault-password-file, --vault-id or --ask-vault-pass to read it"
     ]
     # the web host ungrouped at the top of the file then put in [web] is not ungrouped
     assert web1.groups == ["app", "web"]

@@ -15,12 +15,18 @@ from ..runner import DEMO_PROJECT, UsageError
 from .options import DeployOptions
 
 
-def load(inventory: str | None, limit: str | None):
+def load(inventory: str | None, limit: str | None, vault=None):
     from ..cli import load_hosts
 
     if not inventory:
         raise UsageError("deploy needs -i INVENTORY (hosts with deploy_to; a local host has ansible_connection=local)")
-    return load_hosts(inventory, limit)
+    return load_hosts(inventory, limit, vault)
+
+
+def vault_scrub(vault) -> set:
+    from ..cli import vault_scrub as scrub_list
+
+    return scrub_list(vault)
 
 
 def recap_text(report: dict) -> str:
@@ -73,12 +79,12 @@ def emit(text: str, output: str | None, secrets: set) -> None:
         sys.stdout.flush()
 
 
-def deploy(inventory, limit, options: DeployOptions, fmt: str, output: str | None, ssh: SshOptions) -> int:
+def deploy(inventory, limit, options: DeployOptions, fmt: str, output: str | None, ssh: SshOptions, vault=None) -> int:
     from .run import Deployment
 
     if fmt not in ("text", "json"):
         raise UsageError("--format must be text or json")
-    deployment = Deployment(load(inventory, limit), options, ssh, inventory_hosts=load(inventory, None))
+    deployment = Deployment(load(inventory, limit, vault), options, ssh, inventory_hosts=load(inventory, None, vault))
     status = deployment.run()
     report = deployment.report()
     report["setup"] = options.setup
@@ -86,7 +92,7 @@ def deploy(inventory, limit, options: DeployOptions, fmt: str, output: str | Non
         host["url"] = run.config.health_url
         if options.setup:
             host["release"] = run.previous  # the live release --setup worked on
-    secrets = set().union(*(run.secrets for run in deployment.runs))
+    secrets = set().union(*(run.secrets for run in deployment.runs)) | vault_scrub(vault)
     emit(json.dumps(report, indent=2) + "\n" if fmt == "json" else recap_text(report), output, secrets)
     return status
 
@@ -101,7 +107,7 @@ class _Settings:
         self.options.health_attempts, self.options.health_interval = 10, 1.0
 
 
-def _runs(inventory, limit, ssh, progress: bool, project: str | None = None):
+def _runs(inventory, limit, ssh, progress: bool, project: str | None = None, vault=None):
     from ..fleet import transport_for
     from .display import Display
     from .hostrun import HostDeploy
@@ -112,17 +118,17 @@ def _runs(inventory, limit, ssh, progress: bool, project: str | None = None):
     from .run import roles
 
     app = os.path.basename((project or str(DEMO_PROJECT)).rstrip("/")) or "app"  # as deploy's default
-    hosts = load(inventory, limit)
+    hosts = load(inventory, limit, vault)
     display = Display([h.name for h in hosts], enabled=progress)
     runs = [HostDeploy(h, host_config(h, app), display) for h in hosts]
     in_parallel(runs, lambda r: connect(r, transport_for(r.host, ssh)))
-    return runs, display, roles([r.config for r in runs], load(inventory, None), app)[1]
+    return runs, display, roles([r.config for r in runs], load(inventory, None, vault), app)[1]
 
 
-def releases(inventory, limit, fmt: str, ssh: SshOptions) -> int:
+def releases(inventory, limit, fmt: str, ssh: SshOptions, vault=None) -> int:
     from . import revert
 
-    runs, display, _ = _runs(inventory, limit, ssh, progress=False)
+    runs, display, _ = _runs(inventory, limit, ssh, progress=False, vault=vault)
     table = {}
     for run in runs:
         if run.transport is not None and not run.error:
@@ -132,7 +138,7 @@ def releases(inventory, limit, fmt: str, ssh: SshOptions) -> int:
         if run.transport is not None:
             run.transport.close()
     if fmt == "json":
-        emit(json.dumps(table, indent=2) + "\n", None, set())
+        emit(json.dumps(table, indent=2) + "\n", None, vault_scrub(vault))
     else:
         lines = []
         for host, rows in table.items():
@@ -142,18 +148,18 @@ def releases(inventory, limit, fmt: str, ssh: SshOptions) -> int:
                 continue
             lines += [f"  {r['id']:<28} {r['state']:<8} {r['commit'][:12]:<12} {r['time']:<20} {r['deployer']}"
                       + (f"  ({r['reason']})" if r.get("reason") else "") for r in rows] or ["  no releases"]
-        emit("\n".join(lines) + "\n", None, set())
+        emit("\n".join(lines) + "\n", None, vault_scrub(vault))
     return 1 if any(isinstance(rows, dict) for rows in table.values()) else 0
 
 
 def rollback(inventory, limit, release: str | None, force: bool, database: bool, yes: bool, ssh: SshOptions,
-             project: str | None = None) -> int:
+             project: str | None = None, vault=None) -> int:
     from ..lock import holder_info
     from . import phases, revert
     from .hostrun import FAILED, StepFailed
     from .run import in_parallel
 
-    runs, display, beat_host = _runs(inventory, limit, ssh, progress=True, project=project)
+    runs, display, beat_host = _runs(inventory, limit, ssh, progress=True, project=project, vault=vault)
     settings = _Settings(beat_host)
 
     def confirm(question: str) -> bool:
@@ -181,6 +187,6 @@ def rollback(inventory, limit, release: str | None, force: bool, database: bool,
         if run.transport is not None:
             run.transport.close()
     lines = [f"{r.name}: {r.status}" + (f": {r.error.removeprefix(r.name + ': ')}" if r.error else "") for r in runs]
-    secrets = set().union(*(r.secrets for r in runs))
+    secrets = set().union(*(r.secrets for r in runs)) | vault_scrub(vault)
     emit("ROLLBACK RECAP\n" + "\n".join(lines) + "\n", None, secrets)
     return 0 if all(r.status == "changed" for r in runs) else 1

@@ -21,7 +21,8 @@ import posixpath
 import shlex
 from dataclasses import dataclass, field
 
-from ..inventory import Host
+from ..inventory import Host, Vaulted
+from ..inventory.vaulted import NEED_SECRETS
 from ..runner import UsageError
 from .layout import Layout
 
@@ -66,6 +67,10 @@ class HostConfig:
 
 def host_config(host: Host, app_default: str) -> HostConfig:
     v = host.vars
+    for key in ("deploy_to", "python", "app", "app_user", "app_bind", "process_manager", "supervisorctl",
+                "supervisor_conf_dir", "health_path", "beat", "migrate", "pip_args", "env_file"):
+        if isinstance(v.get(key), Vaulted):
+            raise UsageError(f"{host.name}: {key} is vault-encrypted: {NEED_SECRETS} to decrypt it")
     deploy_to = v.get("deploy_to")
     if not deploy_to or not str(deploy_to).startswith("/"):
         raise UsageError(f"{host.name}: set the host var deploy_to (an absolute path: where releases go)")

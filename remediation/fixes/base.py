@@ -41,6 +41,7 @@ class Options:
     no_rehearsal: bool = False
     rotate_secret_key: bool = False
     prompt: bool = True  # ask for missing values when a terminal is attached (off for fleets)
+    vault: object = None  # the run's VaultSecrets: a vault-encrypted --secrets file decrypts in memory with them
 
 
 @dataclass

@@ -107,7 +107,8 @@ def plan_fixes(options: Options, transport: Transport, held: contextlib.ExitStac
     if held is not None and not options.check:  # check mode writes nothing, not even a lock file
         held.enter_context(project_lock(transport, root, "fix-prod"))
     env_path, env, before_text = production_env(transport, host, options.env_file)
-    inputs = Inputs(options.secrets_file, prompt=options.prompt and sys.stdin.isatty() and not options.check)
+    inputs = Inputs(options.secrets_file, prompt=options.prompt and sys.stdin.isatty() and not options.check,
+                    vault=options.vault)
     facts = probe(root, python, env_path, env.values, transport, host)
     if facts.git.dirty_files and not options.allow_dirty:
         raise UsageError(f"{root}: {facts.git.dirty_files} uncommitted file(s) in the work tree; commit them or pass --allow-dirty")

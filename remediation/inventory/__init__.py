@@ -43,9 +43,11 @@ every format.
 
 ``group_vars/<group>`` and ``host_vars/<host>`` next to the inventory file are read in every
 format: a file named exactly so, or with ``.yml``, ``.yaml`` or ``.json`` (the first that exists,
-as Ansible), or a folder of such files read in sorted order. Files encrypted with ansible-vault
-are skipped with a warning (``Inventory.warnings``); inline ``!vault`` values load as ``Vaulted``
-and are never printed.
+as Ansible), or a folder of such files read in sorted order. Given the run's ``VaultSecrets``,
+files encrypted with ansible-vault and inline ``!vault`` values are decrypted, and every plaintext
+is in ``Inventory.secrets`` (the scrub list; see ``vaulted.py``). Without them, encrypted files
+are skipped with a warning naming the flags (``Inventory.warnings``) and inline values load as
+``Vaulted``, never printed.
 
 Variable precedence is Ansible's (later wins): the inventory file's ``all`` vars < its vars of
 the host's groups, parents before children (ties: ``ansible_group_priority``, then name) <
@@ -77,6 +79,7 @@ from .model import Group, Host, Inventory, InventoryError, Vaulted
 from .ours import OUR_KEYS, _parse_ours
 from .raw import _kind, _Raw
 from .resolve import _resolve
+from .vaulted import Decrypter
 from .yaml_lines import YAML_EXTENSIONS, _load_yaml
 
 __all__ = ["Group", "Host", "Inventory", "InventoryError", "Vaulted", "load_inventory", "masked", "select"]
@@ -91,8 +94,10 @@ def _looks_like_yaml_error(text: str) -> bool:
     return False
 
 
-def load_inventory(path: str | os.PathLike) -> Inventory:
-    """Read an inventory file (our YAML, Ansible INI or Ansible YAML) into resolved Hosts."""
+def load_inventory(path: str | os.PathLike, vault=None) -> Inventory:
+    """Read an inventory file (our YAML, Ansible INI or Ansible YAML) into resolved Hosts; with the
+    run's ``VaultSecrets`` (``vault``), vaulted values and files are decrypted (``Inventory.secrets``)."""
+    decrypter = Decrypter(vault)
     shown = os.fspath(path)
     file = Path(shown)
     if not file.exists():
@@ -110,7 +115,7 @@ def load_inventory(path: str | os.PathLike) -> Inventory:
     if suffix == ".ini":
         raw = _Raw(shown, "ansible-ini")
         _parse_ini(text, raw)
-        return _resolve(raw, file, shown)
+        return _resolve(raw, file, shown, decrypter)
 
     if suffix in YAML_EXTENSIONS:
         data = _load_yaml(text, shown)
@@ -125,11 +130,11 @@ def load_inventory(path: str | os.PathLike) -> Inventory:
                 if _looks_like_yaml_error(text):
                     raise yaml_error from None
                 raise
-            return _resolve(raw, file, shown)
+            return _resolve(raw, file, shown, decrypter)
         if not isinstance(data, dict):
             raw = _Raw(shown, "ansible-ini")
             _parse_ini(text, raw)
-            return _resolve(raw, file, shown)
+            return _resolve(raw, file, shown, decrypter)
 
     if not isinstance(data, dict):
         line = getattr(data, "line", 1)
@@ -143,4 +148,4 @@ def load_inventory(path: str | os.PathLike) -> Inventory:
     else:
         raw = _Raw(shown, "ansible-yaml")
         _parse_ansible_yaml(data, raw)
-    return _resolve(raw, file, shown)
+    return _resolve(raw, file, shown, decrypter)

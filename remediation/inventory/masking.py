@@ -7,15 +7,17 @@ from remediation.masking import MASK, is_secret_name, mask_url, plausible_secret
 from .model import Host, Vaulted
 
 
-def masked(host: Host) -> dict:
+def masked(host: Host, hidden=()) -> dict:
     """What may be printed of a host: its settings and vars, secrets as ****.
 
     Variables with a secret-looking name (``*_password``, ``*_pwd``, ``*_token``,
     ``ansible_become_pass``, ...; not ``*_file``, which name files) are replaced whole unless the
     value cannot be a secret (false, 0, empty), URLs lose their password or token user, vault values
-    are masked, and every secret value found is scrubbed from every other string.
+    are masked, and every secret value found is scrubbed from every other string. ``hidden``: values
+    that are secrets whatever their name (decrypted vault values), masked whole and scrubbed.
     """
-    secrets: set[str] = set()
+    hidden = {value for value in hidden if plausible_secret(value)}
+    secrets: set[str] = set(hidden)
 
     def collect(value) -> None:
         if isinstance(value, dict):
@@ -28,7 +30,7 @@ def masked(host: Host) -> dict:
             secrets.add(str(value))
 
     def walk(name: str, value):
-        if isinstance(value, Vaulted):
+        if isinstance(value, Vaulted) or (isinstance(value, (str, int, float)) and str(value) in hidden):
             return MASK
         if is_secret_name(name) and not name.lower().endswith("_file"):
             if value is None or isinstance(value, bool) or (isinstance(value, (str, int, float)) and not plausible_secret(str(value))):

@@ -13,7 +13,7 @@ class InventoryError(ValueError):
 
 
 class Vaulted:
-    """An inline ``!vault`` value: kept, never decrypted, never printed."""
+    """An inline ``!vault`` value loaded without vault secrets: kept, never printed."""
 
     def __init__(self, ciphertext: str):
         self.ciphertext = ciphertext
@@ -72,6 +72,7 @@ class Inventory:
     hosts: list[Host]  # inventory order: first appearance in the file
     groups: dict[str, Group]
     warnings: list[str] = field(default_factory=list)
+    secrets: set[str] = field(default_factory=set, repr=False)  # decrypted vault values: the scrub list
 
     def _index(self) -> dict[str, Host]:
         index = self.__dict__.get("_by_name")

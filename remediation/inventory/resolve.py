@@ -13,6 +13,7 @@ from remediation.domains import DomainError, normalize_domains
 from .model import Group, Host, Inventory, Vaulted
 from .raw import _fail, _kind, _Raw, _Vars
 from .vars_files import _VarsFiles
+from .vaulted import NEED_SECRETS, Decrypter
 
 # name -> (kind, canonical name, rank, our format only). Within one set of variables the higher
 # rank wins (``address`` over ``ansible_host`` over ``ansible_ssh_host``).
@@ -101,10 +102,12 @@ def _group_order(raw: _Raw) -> tuple[dict[str, set[str]], dict[str, int], dict[s
     return parents, depth, priority
 
 
-def _resolve(raw: _Raw, path: Path, shown: str) -> Inventory:
+def _resolve(raw: _Raw, path: Path, shown: str, decrypter: Decrypter | None = None) -> Inventory:
     warnings_: list[str] = []
     folder = Path(os.path.abspath(path)).parent
-    files = _VarsFiles(folder, os.path.dirname(shown), warnings_)
+    decrypter = decrypter or Decrypter()
+    decrypter.raw(raw)
+    files = _VarsFiles(folder, os.path.dirname(shown), warnings_, decrypter)
     parents, depth, priority = _group_order(raw)
 
     known: dict[str, set[str]] = {}
@@ -144,7 +147,8 @@ def _resolve(raw: _Raw, path: Path, shown: str) -> Inventory:
             children=[g for g in raw.groups if "all" in parents[g]] if name == "all" else list(group.children),
             vars=own,
         )
-    return Inventory(path=shown, format=raw.format, hosts=hosts, groups=groups, warnings=warnings_)
+    return Inventory(path=shown, format=raw.format, hosts=hosts, groups=groups, warnings=warnings_,
+                     secrets=decrypter.secrets)
 
 
 def _host(raw: _Raw, name: str, groups: set[str], sort_key, files: _VarsFiles, folder: Path) -> Host:
@@ -175,7 +179,7 @@ def _host(raw: _Raw, name: str, groups: set[str], sort_key, files: _VarsFiles, f
         if value is None:
             return None
         if isinstance(value, Vaulted):
-            bad(f"{kind}:{key}", f"{key} is vault-encrypted, which is not supported")
+            bad(f"{kind}:{key}", f"{key} is vault-encrypted: {NEED_SECRETS} to decrypt it")
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             bad(f"{kind}:{key}", f"{key} must be a string, got {_kind(value)}")
         return str(value)

@@ -1,4 +1,5 @@
-"""``group_vars/`` and ``host_vars/`` beside the inventory file, read in every format."""
+"""``group_vars/`` and ``host_vars/`` beside the inventory file, read in every format; a
+vault-encrypted file (or ``!vault`` value) is decrypted by the inventory's ``Decrypter``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from .model import InventoryError
 from .raw import _fail, _kind, _Vars
+from .vaulted import Decrypter
 from .yaml_lines import YAML_EXTENSIONS, _load_yaml
 
 VARS_EXTENSIONS = ("", ".yml", ".yaml", ".json")  # Ansible's order: the first that exists wins
@@ -15,10 +17,11 @@ VARS_EXTENSIONS = ("", ".yml", ".yaml", ".json")  # Ansible's order: the first t
 class _VarsFiles:
     """group_vars/<name> and host_vars/<name> beside the inventory file, each read once."""
 
-    def __init__(self, folder: Path, shown_folder: str, warnings_: list[str]):
+    def __init__(self, folder: Path, shown_folder: str, warnings_: list[str], decrypter: Decrypter | None = None):
         self.folder = folder
         self.shown_folder = shown_folder
         self.warnings = warnings_
+        self.decrypter = decrypter or Decrypter()
         self.cache: dict[tuple[str, str], list[_Vars]] = {}
 
     def get(self, kind: str, name: str) -> list[_Vars]:
@@ -54,9 +57,11 @@ class _VarsFiles:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise InventoryError(f"{shown}: cannot read: {exc}") from None
-        if text.lstrip().startswith("$ANSIBLE_VAULT"):
-            self.warnings.append(f"{shown}: encrypted with ansible-vault, skipped")
-            return None
+        vaulted = text.lstrip().startswith("$ANSIBLE_VAULT")
+        if vaulted:
+            text = self.decrypter.file_text(text, shown, self.warnings)
+            if text is None:
+                return None
         data = _load_yaml(text, shown)
         result = _Vars()
         if data is None:
@@ -65,4 +70,7 @@ class _VarsFiles:
             _fail(f"{shown}:1", f"a vars file must be a mapping of variable names to values, got {_kind(data)}")
         for key, value in data.items():
             result.set(key, value, f"{shown}:{data.line_of(key)}")
+        self.decrypter.layer(result)
+        if vaulted:
+            self.decrypter.file_values(result)
         return result
