@@ -111,6 +111,17 @@ def load_hosts(inventory, limit):
         raise UsageError(str(exc)) from None
 
 
+def load_fleet(inventory, limit):
+    """(every host of the inventory, the hosts --limit selects)."""
+    from .inventory import InventoryError, load_inventory, select
+
+    try:
+        loaded = load_inventory(inventory)
+        return loaded.hosts, select(loaded, limit)
+    except InventoryError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def audit_fleet(inventory, limit, forks, ssh):
     """Audit every selected host in parallel; unreachable or failing hosts get an error entry."""
     import secrets as secrets_module
@@ -119,7 +130,10 @@ def audit_fleet(inventory, limit, forks, ssh):
     from .findings import HostReport
     from .fleet import SshOptions, run_hosts
 
+    from .fixprod.fleet_keys import group_of
+
     hosts = load_hosts(inventory, limit)
+    groups = {host.name: group_of(host) for host in hosts}
     run_key = secrets_module.token_hex(16)
 
     def work(host, transport):
@@ -128,12 +142,14 @@ def audit_fleet(inventory, limit, forks, ssh):
                                       fingerprint_key=run_key)
         report.host = host.name
         report.facts["app"] = host.vars.get("app")
+        report.facts["secret_key_group"] = groups[host.name]
         return report, found
 
     runs = run_hosts(hosts, work, ssh or SshOptions(), forks=forks, progress=True,
                      summarize=lambda result: f", {len(result[0].findings)} findings")
     reports, secrets = collect(runs, lambda run: HostReport(host=run.host.name, project=str(run.host.project or ""),
-                                                           error=run.error, status=run.status))
+                                                           error=run.error, status=run.status,
+                                                           facts={"secret_key_group": groups[run.host.name]}))
     drift = drift_findings(reports)
     for report in reports:
         report.findings += drift.get(report.host, [])
@@ -157,6 +173,7 @@ def fix_prod(options, fmt="text", output=None, fail_level="high", inventory=None
              probe_timeout=None) -> int:
     from .fixes.base import FAILED, NEEDS_INPUT
     from .fixprod import fix_prod as run_fix_prod
+    from .fixprod.fleet_keys import check_key_options
     from .masking import scrub
     from .report.fixprod_report import render_json, render_text
     from .transport import TransportError
@@ -164,6 +181,7 @@ def fix_prod(options, fmt="text", output=None, fail_level="high", inventory=None
     try:
         needs_inventory(inventory, limit)
         fix_prod_options(options)
+        check_key_options(options, inventory)
         level, out_path = output_options(fmt, ("text", "json"), fail_level, output)
         probe_timeout_option(probe_timeout)
         if inventory:
@@ -188,29 +206,40 @@ def fix_prod(options, fmt="text", output=None, fail_level="high", inventory=None
     return EXIT_BLOCKED if failed or any(blocked(r.after, level) for r in runs) else EXIT_READY
 
 
-def fix_prod_fleet(options, inventory, limit, forks, ssh):
-    """fix-prod on every selected host in parallel; host vars fill in what the flags leave open."""
+def fix_prod_fleet(options, inventory, limit, forks, ssh, vault=None):
+    """fix-prod on every selected host in parallel; host vars fill in what the flags leave open.
+    Hosts of one ``secret_key_group`` get one SECRET_KEY, decided before any host plans (fixprod/fleet_keys)."""
     from dataclasses import replace
 
-    from .fixprod import FixRun
+    from .fixprod import FixRun, fleet_keys
     from .fixprod import fix_prod as run_fix_prod
     from .fleet import SshOptions, run_hosts
 
-    hosts = load_hosts(inventory, limit)
+    every, hosts = load_fleet(inventory, limit)
+    ssh = ssh or SshOptions()
+    shared, key_secrets, run_key, touched = fleet_keys.prepare(
+        options, every, hosts, ssh, forks, lambda targets, job: run_hosts(targets, job, ssh, forks=forks, progress=False))
 
     def work(host, transport):
         host_probe_timeout(host, transport)
         mine = replace(options, project=host.project or options.project, python=host.python or options.python,
                        env_file=host.env_file or options.env_file, domains=options.domains or host.domains,
-                       database_url=options.database_url or host.database_url, prompt=False)
+                       database_url=options.database_url or host.database_url, prompt=False,
+                       shared_key=shared.get(host.name), fingerprint_key=run_key)
         run, found = run_fix_prod(mine, transport)
         run.host = host.name
         return run, found
 
-    results = run_hosts(hosts, work, ssh or SshOptions(), forks=forks, progress=True,
+    results = run_hosts(hosts, work, ssh, forks=forks, progress=True,
                         summarize=lambda result: f", {sum(f.status == 'changed' for f in result[0].fixes)} changed")
-    return collect(results, lambda run: FixRun(host=run.host.name, project=str(run.host.project or ""),
-                                                check=options.check, error=run.error, status=run.status))
+    runs, secrets = collect(results, lambda run: FixRun(host=run.host.name, project=str(run.host.project or ""),
+                                                         check=options.check, error=run.error, status=run.status))
+    fleet_keys.prove(runs, touched, hosts)
+    if options.store_in_vault and not options.check:
+        from .fixprod.vault_store import store
+
+        store(options.store_in_vault, runs, shared, touched, vault)
+    return runs, secrets | key_secrets
 
 
 def rollback(project=None, database=False, inventory=None, limit=None, forks=5, ssh=None) -> int:

@@ -102,7 +102,12 @@ def inventory(c, inventory, limit=None):
         "allow-dirty": "run even when the git work tree has uncommitted changes",
         "no-backup": "migrate without a database backup first",
         "no-rehearsal": "migrate without rehearsing the migrations on a scratch copy of the database first",
-        "rotate-secret-key": "replace a strong SECRET_KEY too, keeping the old one in SECRET_KEY_FALLBACKS",
+        "rotate-secret-key": "replace a strong SECRET_KEY too, keeping the old one in SECRET_KEY_FALLBACKS (with -i: "
+                             "one new key per secret_key_group, on every host of it in one run)",
+        "drop-fallbacks-older-than": "remove the SECRET_KEY_FALLBACKS fix-prod added more than DAYS days ago "
+                                     "(undated ones are kept)",
+        "store-in-vault": "with -i: write each secret_key_group's new key vaulted into this vars file "
+                          "(variable vault_secret_key_<group>; {group} in the path: one file per group)",
         "format": "text or json",
         "output": "write the report to this file",
         "fail-level": "lowest severity that blocks production afterwards (exit 1)",
@@ -112,7 +117,8 @@ def inventory(c, inventory, limit=None):
 )
 def fix_prod(c, project=None, python=None, env_file=None, domain=None, database_url=None, create_database=False,
              copy_data=False, secrets=None, check=False, diff=False, push=False, allow_dirty=False, no_backup=False,
-             no_rehearsal=False, rotate_secret_key=False, format="text", output=None, fail_level="high", inventory=None,
+             no_rehearsal=False, rotate_secret_key=False, drop_fallbacks_older_than=None, store_in_vault=None,
+             format="text", output=None, fail_level="high", inventory=None,
              limit=None, forks="5", accept_new_host_keys=False, known_hosts=None, ask_become_pass=False, probe_timeout=None):
     """Repair what blocks production, then audit again (exit 0 ready, 1 still blocked, 2 bad input)."""
     from remediation import cli
@@ -122,7 +128,8 @@ def fix_prod(c, project=None, python=None, env_file=None, domain=None, database_
                       database_url=database_url, create_database=create_database, copy_data=copy_data,
                       secrets_file=secrets, check=check, diff=diff, push=push, allow_dirty=allow_dirty,
                       no_backup=no_backup, no_rehearsal=no_rehearsal,
-                      rotate_secret_key=rotate_secret_key)
+                      rotate_secret_key=rotate_secret_key, drop_fallbacks_older_than=drop_fallbacks_older_than,
+                      store_in_vault=store_in_vault)
     _exit(cli.fix_prod(options, fmt=format, output=output, fail_level=fail_level, inventory=inventory, limit=limit,
                        forks=forks, probe_timeout=probe_timeout, ssh=_ssh(accept_new_host_keys, known_hosts, ask_become_pass)))
 

@@ -40,6 +40,7 @@ class FixRun:
     status: str = "ok"  # ok, unreachable or failed (fleet runs)
     planned_probes: int = 0  # probes of the planned env (the convergence), recorded in the JSON
     notes: list[str] = field(default_factory=list)  # what was deliberately not written, and why
+    fingerprint_before: str | None = None  # fleet: the SECRET_KEY's keyed hash in the audit before (drift)
 
     @property
     def settings_error(self) -> dict | None:
