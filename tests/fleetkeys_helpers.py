@@ -35,9 +35,13 @@ print("RESULT=" + ("valid" if ok else "invalid"))
 """
 
 
-def write_inventory(tmp_path, hosts, projects, group=GROUP, extra_hosts=None, name="inventory.yml") -> tuple[Path, Path]:
-    """Our YAML inventory: every host in group ``web``, whose vars set secret_key_group."""
+def write_inventory(tmp_path, hosts, projects, group=GROUP, extra_hosts=None, name="inventory.yml",
+                    env_file=None) -> tuple[Path, Path]:
+    """Our YAML inventory: every host in group ``web``, whose vars set secret_key_group (and
+    env_file: the production env, which audit then reads too)."""
     inventory = {"hosts": {}, "groups": {"web": {"hosts": [], "vars": {"domains": [DOMAIN]}}}}
+    if env_file:
+        inventory["groups"]["web"]["vars"]["env_file"] = env_file
     if group is not None:
         inventory["groups"]["web"]["vars"]["secret_key_group"] = group
     for host, project in zip(hosts, projects):

@@ -109,3 +109,86 @@ def test_one_key_per_set_rotated_and_dropped_on_every_host(ssh_hosts, tmp_path):
     assert {h: fix_status(d)[0] for h, d in hosts_of(document).items()} == {"web1": "ok", "web2": "ok"}
     assert [(p / ".env.production").read_bytes() for p in projects] == env_bytes, "dropping is idempotent"
     assert leaked("\n".join(outputs), keys) == []
+
+
+def plant_production_key(project, key):
+    """A production env as an earlier per-host fix-prod left it: its own strong key."""
+    text = (project / ".env").read_text()
+    lines = [f"SECRET_KEY={key}" if line.startswith("SECRET_KEY=") else line for line in text.splitlines()]
+    (project / ".env.production").write_text("\n".join(lines) + "\n")
+    (project / ".env.production").chmod(0o600)
+
+
+def audit_json(inventory, known):
+    from conftest import invoke
+
+    run = invoke("audit", "-i", str(inventory), "--known-hosts", str(known), "--format", "json", timeout=300)
+    return run, hosts_of(json.loads(run.stdout))
+
+
+def test_hosts_that_disagree_are_named_by_fingerprint_and_rotation_joins_them(ssh_hosts, tmp_path):
+    hosts = ssh_hosts(2)
+    projects = projects_for(tmp_path, hosts)
+    old = ["PLANTEDone" + "a1B2c3D4e5" * 6, "PLANTEDtwo" + "f6G7h8J9k0" * 6]
+    for project, key in zip(projects, old):
+        plant_production_key(project, key)
+    inventory, known = write_inventory(tmp_path, hosts, projects, env_file=".env.production")
+    outputs = []
+
+    run, audited = audit_json(inventory, known)
+    outputs.append(run.output)
+    drift = {h: next(f for f in d["findings"] if f["id"] == "drift.secret_key") for h, d in audited.items()}
+    fps = {h: d["facts"]["probe"]["settings"]["SECRET_KEY"]["fingerprint"] for h, d in audited.items()}
+    assert fps["web1"] != fps["web2"]
+    assert drift["web1"]["detail"] == drift["web2"]["detail"] == (
+        f"secret_key_group {GROUP}: the hosts hold different keys (web1: key {fps['web1']}, web2: key {fps['web2']}); "
+        "sessions and signatures made on one host fail on the others: fix-prod -i INVENTORY gives the set one key")
+    assert (drift["web1"]["severity"], drift["web1"]["fix"]) == ("high", "secret_key")
+
+    run, document = fix_prod(inventory, known)
+    outputs.append(run.output)
+    result = hosts_of(document)
+    status, message = fix_status(result["web1"])
+    assert status == "failed" and fix_status(result["web2"]) == (status, message)
+    assert message.startswith(f"secret_key_group {GROUP}: the hosts hold different SECRET_KEYs (web1: key ")
+    assert message.endswith("; nothing changed on any host: run with --rotate-secret-key to give the set one new key "
+                            "(every old key kept in SECRET_KEY_FALLBACKS)")
+    shown = message.split("(", 1)[1].split(")")[0]  # "web1: key X; web2: key Y"
+    assert [side.split(": key ")[0] for side in shown.split("; ")] == ["web1", "web2"]
+    assert len({side.split(": key ")[1] for side in shown.split("; ")}) == 2, "two fingerprints, no key"
+    assert [prod_env(p)["SECRET_KEY"] for p in projects] == old, "no key picked for them"
+    assert {h: finding_states(d)["drift.secret_key"] for h, d in result.items()} == {"web1": "still open",
+                                                                                   "web2": "still open"}
+    assert run.returncode == 1
+
+    signed = [sign(p) for p in projects]
+    run, document = fix_prod(inventory, known, "--rotate-secret-key")
+    outputs.append(run.output)
+    assert {h: fix_status(d)[0] for h, d in hosts_of(document).items()} == {"web1": "changed", "web2": "changed"}
+    new = prod_env(projects[0])["SECRET_KEY"]
+    assert [(prod_env(p)["SECRET_KEY"], prod_env(p)["SECRET_KEY_FALLBACKS"]) for p in projects] == \
+        [(new, ",".join(old))] * 2, "every old key of the set kept on every host"
+    for project in projects:  # behind one load balancer: a session made on either host works on both
+        assert all(validates(project, made) for made in signed)
+    run, audited = audit_json(inventory, known)
+    outputs.append(run.output)
+    assert [f for d in audited.values() for f in d["findings"] if f["id"] == "drift.secret_key"] == []
+    assert leaked("\n".join(outputs), [*old, new]) == []
+
+
+def test_an_unreachable_member_changes_the_key_of_no_host(ssh_hosts, tmp_path):
+    hosts = ssh_hosts(1)
+    projects = projects_for(tmp_path, hosts)
+    down = {"address": "127.0.0.1", "port": 9, "user": hosts[0].user, "key": str(hosts[0].client_key),
+            "project": str(projects[0]), "python": "python3"}
+    inventory, known = write_inventory(tmp_path, hosts, projects, extra_hosts={"web9": down})
+    run, document = fix_prod(inventory, known)
+    result = hosts_of(document)
+    assert result["web9"]["status"] == "unreachable"
+    status, message = fix_status(result["web1"])
+    assert status == "failed"
+    assert message.startswith(f"secret_key_group {GROUP}: web9 could not be read (web9: unreachable: web9 (127.0.0.1:9)")
+    assert message.endswith("; the set's key was not changed on any host")
+    assert prod_env(projects[0])["SECRET_KEY"].startswith("django-insecure-"), "no key of its own either"
+    assert finding_states(result["web1"])["env.secret_key"] == "still open"
+    assert run.returncode == 1
