@@ -111,12 +111,12 @@ def load_hosts(inventory, limit):
         raise UsageError(str(exc)) from None
 
 
-def load_fleet(inventory, limit):
+def load_fleet(inventory, limit, vault=None):
     """(every host of the inventory, the hosts --limit selects)."""
     from .inventory import InventoryError, load_inventory, select
 
     try:
-        loaded = load_inventory(inventory)
+        loaded = load_inventory(inventory, vault) if vault is not None else load_inventory(inventory)
         return loaded.hosts, select(loaded, limit)
     except InventoryError as exc:
         raise UsageError(str(exc)) from None
@@ -206,7 +206,7 @@ def fix_prod(options, fmt="text", output=None, fail_level="high", inventory=None
     return EXIT_BLOCKED if failed or any(blocked(r.after, level) for r in runs) else EXIT_READY
 
 
-def fix_prod_fleet(options, inventory, limit, forks, ssh, vault=None):
+def fix_prod_fleet(options, inventory, limit, forks, ssh):
     """fix-prod on every selected host in parallel; host vars fill in what the flags leave open.
     Hosts of one ``secret_key_group`` get one SECRET_KEY, decided before any host plans (fixprod/fleet_keys)."""
     from dataclasses import replace
@@ -215,17 +215,17 @@ def fix_prod_fleet(options, inventory, limit, forks, ssh, vault=None):
     from .fixprod import fix_prod as run_fix_prod
     from .fleet import SshOptions, run_hosts
 
-    every, hosts = load_fleet(inventory, limit)
+    every, hosts = load_fleet(inventory, limit, getattr(options, "vault", None))
     ssh = ssh or SshOptions()
-    shared, key_secrets, run_key, touched = fleet_keys.prepare(
-        options, every, hosts, ssh, forks, lambda targets, job: run_hosts(targets, job, ssh, forks=forks, progress=False))
+    keys = fleet_keys.prepare(options, every, hosts,
+                              lambda targets, job: run_hosts(targets, job, ssh, forks=forks, progress=False))
 
     def work(host, transport):
         host_probe_timeout(host, transport)
         mine = replace(options, project=host.project or options.project, python=host.python or options.python,
                        env_file=host.env_file or options.env_file, domains=options.domains or host.domains,
                        database_url=options.database_url or host.database_url, prompt=False,
-                       shared_key=shared.get(host.name), fingerprint_key=run_key)
+                       shared_key=keys.shared.get(host.name), fingerprint_key=keys.run_key)
         run, found = run_fix_prod(mine, transport)
         run.host = host.name
         return run, found
@@ -234,12 +234,12 @@ def fix_prod_fleet(options, inventory, limit, forks, ssh, vault=None):
                         summarize=lambda result: f", {sum(f.status == 'changed' for f in result[0].fixes)} changed")
     runs, secrets = collect(results, lambda run: FixRun(host=run.host.name, project=str(run.host.project or ""),
                                                          check=options.check, error=run.error, status=run.status))
-    fleet_keys.prove(runs, touched, hosts)
+    fleet_keys.prove(runs, keys.touched, hosts)
     if options.store_in_vault and not options.check:
         from .fixprod.vault_store import store
 
-        store(options.store_in_vault, runs, shared, touched, vault)
-    return runs, secrets | key_secrets
+        store(runs, keys.shared, keys.touched, options, keys.vault)
+    return runs, secrets | keys.secrets
 
 
 def rollback(project=None, database=False, inventory=None, limit=None, forks=5, ssh=None) -> int:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import secrets as secrets_module
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from ..drift import secret_key_set_findings
 from ..facts import ProjectError, collect
@@ -63,9 +64,18 @@ def read_member(host, transport, options) -> shared_key.Member:
     return shared_key.Member(host.name, env.values.get("SECRET_KEY", ""), split(env.values.get(FALLBACKS, "")), record)
 
 
-def prepare(options, every, selected, ssh, forks, read_hosts):
-    """(host name -> SharedKey for the selected hosts of a set, the keys seen and planned, the run's
-    fingerprint key, the sets). ``read_hosts(hosts, work)`` runs ``work`` on hosts as the fleet does."""
+@dataclass
+class Prepared:
+    shared: dict = field(default_factory=dict)  # host name -> SharedKey, for the selected hosts of a set
+    secrets: set = field(default_factory=set, repr=False)  # every key seen and planned: never printed
+    run_key: str = field(default="", repr=False)  # the run's fingerprint key
+    touched: dict = field(default_factory=dict)  # group -> its hosts (every member, selected or not)
+    vault: object = field(default=None, repr=False)  # the passwords --store-in-vault encrypts with
+
+
+def prepare(options, every, selected, read_hosts) -> Prepared:
+    """The sets' keys, decided before any host plans. ``read_hosts(hosts, work)`` runs ``work`` on
+    hosts as the fleet does (one connection each); nothing is written."""
     sets = sets_of(every)
     chosen = {h.name for h in selected}
     touched = {g: members for g, members in sets.items() if chosen & {h.name for h in members}}
@@ -75,14 +85,18 @@ def prepare(options, every, selected, ssh, forks, read_hosts):
             if outside:
                 raise UsageError(f"--rotate-secret-key rotates whole sets: --limit leaves out {', '.join(outside)} "
                                  f"of {GROUP_VAR} {group}")
-    if options.store_in_vault and not touched:
-        raise UsageError(f"--store-in-vault: no selected host has {GROUP_VAR}; nothing would be stored")
-    run_key = secrets_module.token_hex(16)
+    prepared = Prepared(run_key=secrets_module.token_hex(16), touched=touched)
+    if options.store_in_vault:
+        if not touched:
+            raise UsageError(f"--store-in-vault: no selected host has {GROUP_VAR}; nothing would be stored")
+        from .vault_store import check
+
+        prepared.vault = check(options, touched)
     if not touched:
-        return {}, set(), run_key, {}
+        return prepared
     readers = [h for members in touched.values() for h in members]
     results = {run.host.name: run for run in read_hosts(readers, lambda host, transport: read_member(host, transport, options))}
-    decided, seen = {}, set()
+    seen = set()
     for group, members in touched.items():
         read = []
         for host in members:
@@ -93,11 +107,12 @@ def prepare(options, every, selected, ssh, forks, read_hosts):
             else:
                 read.append(shared_key.Member(host.name, error=f"{run.status}: {run.error}"))
         for name, plan in shared_key.decide(group, read, options.rotate_secret_key, options.drop_fallbacks_older_than,
-                                            today(), run_key).items():
+                                            today(), prepared.run_key).items():
             if name in chosen:
-                decided[name] = plan
+                prepared.shared[name] = plan
                 seen |= {plan.key, *plan.fallbacks}
-    return decided, {v for v in seen if v}, run_key, touched
+    prepared.secrets = {v for v in seen if v}
+    return prepared
 
 
 def fingerprint_after(run) -> str | None:
