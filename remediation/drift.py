@@ -55,7 +55,7 @@ def secret_key_set_findings(group: str, fingerprints: dict[str, str | None]) -> 
     known = {fp for fp in fingerprints.values() if fp}
     if len(fingerprints) < 2 or (len(known) == 1 and all(fingerprints.values())):
         return {}
-    shown = ", ".join(f"{host}: {'key ' + fp if fp else 'unknown (its settings did not import)'}"
+    shown = ", ".join(f"{host}: {'key ' + fp if fp else 'unknown (not reached, or its settings did not import)'}"
                       for host, fp in fingerprints.items())
     what = "not every key could be read" if len(known) <= 1 else "the hosts hold different keys"
     detail = (f"secret_key_group {group}: {what} ({shown}); sessions and signatures made on one host fail on "

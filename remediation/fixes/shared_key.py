@@ -132,6 +132,7 @@ def decide(group: str, members: list[Member], rotate: bool, drop_days: int | Non
         undated = sum(1 for k in fallbacks if k not in dates and k not in moved)
         kept = [k for k in fallbacks if k in moved or k not in dates or datetime.date.fromisoformat(dates[k]) >= limit]
         dropped, fallbacks = len(fallbacks) - len(kept), kept
+        dates = {k: d for k, d in dates.items() if k in kept}
     return {m.host: SharedKey(group, names, m.key, list(m.fallbacks), key, list(fallbacks), dict(dates),
                               message if m.key != key else f"SECRET_KEY is secret_key_group {group}'s; kept",
                               dropped=dropped, undated=undated) for m in members}
