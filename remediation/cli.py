@@ -209,16 +209,34 @@ def fix_prod(options, fmt="text", output=None, fail_level="high", inventory=None
 def fix_prod_fleet(options, inventory, limit, forks, ssh):
     """fix-prod on every selected host in parallel; host vars fill in what the flags leave open.
     Hosts of one ``secret_key_group`` get one SECRET_KEY, decided before any host plans (fixprod/fleet_keys)."""
-    from dataclasses import replace
-
     from .fixprod import FixRun, fleet_keys
     from .fixprod import fix_prod as run_fix_prod
-    from .fleet import SshOptions, run_hosts
+    from .fleet import SshOptions, close_kept, run_hosts
 
     every, hosts = load_fleet(inventory, limit, getattr(options, "vault", None))
-    ssh = ssh or SshOptions()
-    keys = fleet_keys.prepare(options, every, hosts,
-                              lambda targets, job: run_hosts(targets, job, ssh, forks=forks, progress=False))
+    ssh, opened = ssh or SshOptions(), {}  # a set's read and its run share each host's one connection
+    try:
+        keys = fleet_keys.prepare(options, every, hosts, lambda targets, job: run_hosts(
+            targets, job, ssh, forks=forks, progress=False, keep=opened))
+        for name in set(opened) - {h.name for h in hosts}:  # read for the set, outside --limit
+            close_kept({name: opened.pop(name)})
+        results = run_hosts(hosts, work_on(options, keys, run_fix_prod), ssh, forks=forks, progress=True, keep=opened,
+                            summarize=lambda result: f", {sum(f.status == 'changed' for f in result[0].fixes)} changed")
+    finally:
+        close_kept(opened)
+    runs, secrets = collect(results, lambda run: FixRun(host=run.host.name, project=str(run.host.project or ""),
+                                                         check=options.check, error=run.error, status=run.status))
+    fleet_keys.prove(runs, keys.touched, hosts)
+    if options.store_in_vault and not options.check:
+        from .fixprod.vault_store import store
+
+        store(runs, keys.shared, keys.touched, options, keys.vault)
+    return runs, secrets | keys.secrets
+
+
+def work_on(options, keys, run_fix_prod):
+    """fix-prod on one host of a fleet: host vars fill in what the flags leave open."""
+    from dataclasses import replace
 
     def work(host, transport):
         host_probe_timeout(host, transport)
@@ -230,16 +248,7 @@ def fix_prod_fleet(options, inventory, limit, forks, ssh):
         run.host = host.name
         return run, found
 
-    results = run_hosts(hosts, work, ssh, forks=forks, progress=True,
-                        summarize=lambda result: f", {sum(f.status == 'changed' for f in result[0].fixes)} changed")
-    runs, secrets = collect(results, lambda run: FixRun(host=run.host.name, project=str(run.host.project or ""),
-                                                         check=options.check, error=run.error, status=run.status))
-    fleet_keys.prove(runs, keys.touched, hosts)
-    if options.store_in_vault and not options.check:
-        from .fixprod.vault_store import store
-
-        store(runs, keys.shared, keys.touched, options, keys.vault)
-    return runs, secrets | keys.secrets
+    return work
 
 
 def rollback(project=None, database=False, inventory=None, limit=None, forks=5, ssh=None) -> int:

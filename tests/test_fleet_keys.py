@@ -43,6 +43,7 @@ def test_one_key_per_set_rotated_and_dropped_on_every_host(ssh_hosts, tmp_path):
     assert fix_status(hosts_of(document)["web1"])[1] == f"SECRET_KEY generated for secret_key_group {GROUP} (web1, web2)"
     assert "+SECRET_KEY=****" in hosts_of(document)["web1"]["changes"][0]["diff"]
     assert [tree_digest(p) for p in projects] == before, "--check writes nothing on any host"
+    assert [h.accepted() for h in hosts] == [1, 1], "the set's read and the run share one connection per host"
 
     run, document = fix_prod(inventory, known)
     outputs.append(run.output)

@@ -75,7 +75,7 @@ class Prepared:
 
 def prepare(options, every, selected, read_hosts) -> Prepared:
     """The sets' keys, decided before any host plans. ``read_hosts(hosts, work)`` runs ``work`` on
-    hosts as the fleet does (one connection each); nothing is written."""
+    hosts as the fleet does (over the connection each host's run then reuses); nothing is written."""
     sets = sets_of(every)
     chosen = {h.name for h in selected}
     touched = {g: members for g, members in sets.items() if chosen & {h.name for h in members}}
