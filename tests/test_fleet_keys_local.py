@@ -136,3 +136,16 @@ def test_bad_fleet_input_is_one_line_before_any_host_is_touched(lenient_demo, tm
     if not args:
         audit = invoke("audit", "-i", str(inventory))
         assert (audit.returncode, audit.stderr) == (2, f"error: {error}\n")
+
+
+def test_rollback_restores_the_key_and_the_fallback_record(lenient_demo):
+    fix_prod(lenient_demo)
+    env_before = (lenient_demo / ".env.production").read_bytes()
+    run, document = fix_prod(lenient_demo, "--rotate-secret-key")
+    assert secret_key_fix(document)[0] == "changed" and (lenient_demo / RECORD).exists()
+    rotated = prod_env(lenient_demo)["SECRET_KEY"]
+    undo = invoke("rollback", "--project", str(lenient_demo))
+    assert undo.returncode == 0, undo.stderr
+    assert (lenient_demo / ".env.production").read_bytes() == env_before
+    assert not (lenient_demo / RECORD).exists(), "the record the run created is removed with it"
+    assert leaked(run.output + undo.output, [prod_env(lenient_demo)["SECRET_KEY"], rotated]) == []
