@@ -220,7 +220,7 @@ def fix_prod_fleet(options, inventory, limit, forks, ssh):
             targets, job, ssh, forks=forks, progress=False, keep=opened))
         for name in set(opened) - {h.name for h in hosts}:  # read for the set, outside --limit
             close_kept({name: opened.pop(name)})
-        results = run_hosts(hosts, work_on(options, keys, run_fix_prod), ssh, forks=forks, progress=True, keep=opened,
+        results = run_hosts(hosts, work_on(options, keys, run_fix_prod), ssh, forks=forks, progress=True, reuse=opened,
                             summarize=lambda result: f", {sum(f.status == 'changed' for f in result[0].fixes)} changed")
     finally:
         close_kept(opened)

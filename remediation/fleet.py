@@ -76,12 +76,14 @@ class Progress:
 
 
 def run_hosts(hosts: list[Host], work: Callable, ssh: SshOptions, forks: int = 5, progress: bool = True,
-              summarize: Callable = lambda result: "", keep: dict | None = None) -> list[HostRun]:
+              summarize: Callable = lambda result: "", keep: dict | None = None,
+              reuse: dict | None = None) -> list[HostRun]:
     """Run ``work`` on every host, ``forks`` at a time; results in inventory order.
 
-    ``keep`` (host name -> open transport) carries connections from one pass to the next: a host
-    found in it is worked on over that connection, and a host that succeeds leaves its connection
-    there, open, instead of closing it (the caller closes what is left: ``close_kept``)."""
+    Connections carried from one pass to the next (host name -> open transport): with ``keep`` a
+    host that succeeds leaves its connection there, open; with ``reuse`` a host found there is
+    worked on over that connection (taken out, closed after). The caller closes what is left
+    (``close_kept``)."""
     if forks < 1:
         raise UsageError("--forks must be at least 1")
     if any(becomes(h) and not h.local for h in hosts) and ssh.become_password is None:
@@ -94,7 +96,7 @@ def run_hosts(hosts: list[Host], work: Callable, ssh: SshOptions, forks: int = 5
         run = HostRun(host)
         start = time.perf_counter()
         bar.say(f"[{host.name}] started")
-        transport = keep.pop(host.name, None) if keep is not None else None
+        transport = reuse.pop(host.name, None) if reuse is not None else None
         try:
             if transport is None:
                 transport = transport_for(host, ssh)
