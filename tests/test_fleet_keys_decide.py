@@ -30,6 +30,7 @@ def test_a_new_host_adopts_the_sets_strong_key():
     assert decided["web2"].message == "SECRET_KEY of secret_key_group thebot adopted from web1"
     assert decided["web1"].message == "SECRET_KEY is secret_key_group thebot's; kept"
     assert [p.fallbacks for p in decided.values()] == [[], [], []], "a weak key is never kept as a fallback"
+    assert not any(p.new for p in decided.values()), "adopted, not new: --store-in-vault leaves it"
 
 
 def test_a_rotation_that_reached_only_some_hosts_is_completed():
@@ -51,7 +52,7 @@ def test_disagreeing_hosts_get_no_key_and_each_side_its_fingerprint():
 def test_rotation_keeps_every_old_key_and_the_union_of_fallbacks():
     decided = plans([Member("web1", K1, [K3]), Member("web2", K2, [])], rotate=True)
     new = decided["web1"].key
-    assert new not in (K1, K2, K3) and decided["web2"].key == new
+    assert new not in (K1, K2, K3) and decided["web2"].key == new and decided["web2"].new
     assert [p.fallbacks for p in decided.values()] == [[K1, K2, K3]] * 2
 
 

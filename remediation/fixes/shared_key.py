@@ -55,6 +55,7 @@ class SharedKey:
     failure: str | None = None
     dropped: int = 0
     undated: int = 0
+    new: bool = False  # the key was generated in this run (not adopted from a member)
 
 
 def fingerprint(run_key: str, key: str) -> str:
@@ -135,4 +136,4 @@ def decide(group: str, members: list[Member], rotate: bool, drop_days: int | Non
         dates = {k: d for k, d in dates.items() if k in kept}
     return {m.host: SharedKey(group, names, m.key, list(m.fallbacks), key, list(fallbacks), dict(dates),
                               message if m.key != key else f"SECRET_KEY is secret_key_group {group}'s; kept",
-                              dropped=dropped, undated=undated) for m in members}
+                              dropped=dropped, undated=undated, new=key not in current) for m in members}

@@ -100,7 +100,7 @@ def store(runs, shared: dict, touched: dict, options, secrets) -> None:
     for group, members in touched.items():
         plans = [shared[h.name] for h in members if h.name in shared]
         runs_of = [by_host[h.name] for h in members if h.name in by_host]
-        if not plans or plans[0].failure or plans[0].key in {p.expected for p in plans}:
+        if not plans or plans[0].failure or not plans[0].new:
             continue  # nothing new: the set's key was adopted or not decided
         written = any(not r.error and any(f.name == "secret_key" and f.status == CHANGED for f in r.fixes)
                       for r in runs_of)
