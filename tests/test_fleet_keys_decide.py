@@ -82,3 +82,14 @@ def test_no_repr_holds_a_key():
     decided = plans([Member("web1", K1, [K2], record(**{K2: "2026-01-01"}))], rotate=True)
     text = repr(decided) + repr(Member("web1", K1, [K2]))
     assert K1 not in text and K2 not in text and decided["web1"].key not in text
+
+
+def test_the_group_var_in_an_ansible_ini_inventory(tmp_path):
+    from remediation.fixprod.fleet_keys import sets_of
+    from remediation.inventory import load_inventory
+
+    path = tmp_path / "production.ini"
+    path.write_text("[web]\nweb1 ansible_host=10.0.0.1\nweb2 ansible_host=10.0.0.2\n[worker]\nw1 ansible_host=10.0.0.3\n"
+                    "[web:vars]\nsecret_key_group=thebot\n")
+    assert {g: [h.name for h in hosts] for g, hosts in sets_of(load_inventory(str(path)).hosts).items()} == {
+        "thebot": ["web1", "web2"]}
