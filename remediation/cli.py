@@ -243,7 +243,8 @@ def work_on(options, keys, run_fix_prod):
         mine = replace(options, project=host.project or options.project, python=host.python or options.python,
                        env_file=host.env_file or options.env_file, domains=options.domains or host.domains,
                        database_url=options.database_url or host.database_url, prompt=False,
-                       shared_key=keys.shared.get(host.name), fingerprint_key=keys.run_key)
+                       shared_key=keys.shared.get(host.name), fingerprint_key=keys.run_key,
+                       host_facts=keys.collected.get(host.name))
         run, found = run_fix_prod(mine, transport)
         run.host = host.name
         return run, found

@@ -44,6 +44,7 @@ class Options:
     store_in_vault: str | None = None  # fleet: the vars file the sets' new keys are vaulted into
     shared_key: object = field(default=None, repr=False)  # fleet: shared_key.SharedKey decided for this host's set
     fingerprint_key: str | None = field(default=None, repr=False)  # fleet: the run's key for SECRET_KEY fingerprints
+    host_facts: dict | None = field(default=None, repr=False)  # fleet: the files around the project, read just before
     prompt: bool = True  # ask for missing values when a terminal is attached (off for fleets)
 
 

@@ -1,7 +1,7 @@
 """fix-prod on a fleet: the SECRET_KEY of each ``secret_key_group`` set, decided before any host plans.
 
     read every member's production env (SECRET_KEY, SECRET_KEY_FALLBACKS, the fallback dates),
-    each over its own connection, writing nothing
+    over the connection (and from the files around the project) its run then reuses; nothing written
       -> decide per set (fixes/shared_key)  -> each host's fix-prod plans exactly that
       -> the proof: each set's fingerprints from the audits before and after the run
          (drift.secret_key: fixed when every host of the set provably holds one key)
@@ -52,8 +52,9 @@ def sets_of(hosts) -> dict[str, list]:
     return dict(sets)
 
 
-def read_member(host, transport, options) -> shared_key.Member:
-    """What the host's production env holds now; writes nothing."""
+def read_member(host, transport, options) -> tuple[shared_key.Member, dict]:
+    """What the host's production env holds now, and the files around the project as read (the
+    host's run starts from them instead of reading them again); writes nothing."""
     try:
         python = host.python or options.python or transport.default_python()
         collected = collect(host.project or options.project, python, None, transport)
@@ -61,7 +62,8 @@ def read_member(host, transport, options) -> shared_key.Member:
         raise UsageError(str(exc)) from None
     _, env, _ = production_env(transport, collected, host.env_file or options.env_file)
     record = FallbackRecord.load(transport, collected["root"])
-    return shared_key.Member(host.name, env.values.get("SECRET_KEY", ""), split(env.values.get(FALLBACKS, "")), record)
+    member = shared_key.Member(host.name, env.values.get("SECRET_KEY", ""), split(env.values.get(FALLBACKS, "")), record)
+    return member, collected
 
 
 @dataclass
@@ -71,6 +73,7 @@ class Prepared:
     run_key: str = field(default="", repr=False)  # the run's fingerprint key
     touched: dict = field(default_factory=dict)  # group -> its hosts (every member, selected or not)
     vault: object = field(default=None, repr=False)  # the passwords --store-in-vault encrypts with
+    collected: dict = field(default_factory=dict, repr=False)  # host name -> the files around its project, as read
 
 
 def prepare(options, every, selected, read_hosts) -> Prepared:
@@ -102,8 +105,9 @@ def prepare(options, every, selected, read_hosts) -> Prepared:
         for host in members:
             run = results[host.name]
             if run.result is not None:
-                read.append(run.result)
-                seen |= {run.result.key, *run.result.fallbacks}
+                member, prepared.collected[host.name] = run.result
+                read.append(member)
+                seen |= {member.key, *member.fallbacks}
             else:
                 read.append(shared_key.Member(host.name, error=f"{run.status}: {run.error}"))
         for name, plan in shared_key.decide(group, read, options.rotate_secret_key, options.drop_fallbacks_older_than,

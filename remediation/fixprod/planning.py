@@ -100,7 +100,8 @@ def plan_fixes(options: Options, transport: Transport, held: contextlib.ExitStac
         except database.DatabaseUrlError as exc:
             raise UsageError(str(exc)) from None
     try:
-        host = collect(project, python, None, transport)
+        read = options.host_facts  # a fleet's set read them just before, over this connection
+        host = read if read and read.get("root") == project else collect(project, python, None, transport)
     except ProjectError as exc:
         raise UsageError(str(exc)) from None
     root = host["root"]
