@@ -193,3 +193,22 @@ def test_an_unreachable_member_changes_the_key_of_no_host(ssh_hosts, tmp_path):
     assert prod_env(projects[0])["SECRET_KEY"].startswith("django-insecure-"), "no key of its own either"
     assert finding_states(result["web1"])["env.secret_key"] == "still open"
     assert run.returncode == 1
+
+
+def test_a_host_outside_limit_is_read_not_written_and_a_new_host_adopts_the_key(ssh_hosts, tmp_path):
+    hosts = ssh_hosts(2)
+    projects = projects_for(tmp_path, hosts)
+    inventory, known = write_inventory(tmp_path, hosts, projects)
+    untouched = tree_digest(projects[1])
+    run, document = fix_prod(inventory, known, "-l", "web1")
+    assert list(hosts_of(document)) == ["web1"]
+    assert fix_status(hosts_of(document)["web1"]) == (
+        "changed", f"SECRET_KEY generated for secret_key_group {GROUP} (web1, web2)")
+    assert hosts_of(document)["web1"]["notes"][-1] == (
+        f"secret_key_group {GROUP}: web2 outside --limit: read for the set's key, not written, not compared")
+    assert tree_digest(projects[1]) == untouched, "read, never written"
+    key = prod_env(projects[0])["SECRET_KEY"]
+    again, document = fix_prod(inventory, known, "-l", "web2")
+    assert fix_status(hosts_of(document)["web2"]) == ("changed", f"SECRET_KEY of secret_key_group {GROUP} adopted from web1")
+    assert prod_env(projects[1])["SECRET_KEY"] == key
+    assert leaked(run.output + again.output, [key]) == []
