@@ -134,8 +134,9 @@ def live_option(live, inventory):
 WARNED: set[str] = set()
 
 
-def load_hosts(inventory, limit, vault=None):
-    """The selected hosts; vaulted values decrypted with ``vault`` (their plaintexts join its scrub list)."""
+def load_fleet(inventory, limit, vault=None):
+    """(every host of the inventory, the hosts --limit selects); vaulted values decrypted with ``vault``
+    (their plaintexts join its scrub list)."""
     from .inventory import InventoryError, load_inventory, select
 
     try:
@@ -147,7 +148,12 @@ def load_hosts(inventory, limit, vault=None):
         if warning not in WARNED:  # deploy loads the inventory twice: say it once
             WARNED.add(warning)
             print(f"warning: {warning}", file=sys.stderr)
-    return hosts
+    return loaded.hosts, hosts
+
+
+def load_hosts(inventory, limit, vault=None):
+    """The selected hosts."""
+    return load_fleet(inventory, limit, vault)[1]
 
 
 def audit_fleet(inventory, limit, forks, ssh, vault=None):
@@ -161,7 +167,10 @@ def audit_fleet(inventory, limit, forks, ssh, vault=None):
     from .findings import HostReport
     from .fleet import SshOptions, run_hosts
 
+    from .fixprod.fleet_keys import group_of
+
     hosts = load_hosts(inventory, limit, vault)
+    groups = {host.name: group_of(host) for host in hosts}
     run_key = secrets_module.token_hex(16)
 
     def work(host, transport):
@@ -170,12 +179,14 @@ def audit_fleet(inventory, limit, forks, ssh, vault=None):
                                       fingerprint_key=run_key)
         report.host = host.name
         report.facts["app"] = host.vars.get("app")
+        report.facts["secret_key_group"] = groups[host.name]
         return report, found
 
     runs = run_hosts(hosts, work, ssh or SshOptions(), forks=forks, progress=True,
                      summarize=lambda result: f", {len(result[0].findings)} findings")
     reports, secrets = collect(runs, lambda run: HostReport(host=run.host.name, project=str(run.host.project or ""),
-                                                           error=run.error, status=run.status))
+                                                           error=run.error, status=run.status,
+                                                           facts={"secret_key_group": groups[run.host.name]}))
     drift = drift_findings(reports)
     apps = Counter(r.facts.get("app") or "" for r in reports if r.status == "ok" and r.facts)
     for report in reports:
@@ -212,12 +223,14 @@ def fix_prod(options, fmt="text", output=None, fail_level="high", inventory=None
              probe_timeout=None) -> int:
     from .fixes.base import FAILED, NEEDS_INPUT
     from .fixprod import fix_prod as run_fix_prod
+    from .fixprod.fleet_keys import check_key_options
     from .report.fixprod_report import FORMATS, render_run
     from .transport import TransportError
 
     try:
         needs_inventory(inventory, limit)
         fix_prod_options(options)
+        check_key_options(options, inventory)
         outputs = parse_outputs(fmt, FORMATS, output)
         level = level_option(fail_level)
         probe_timeout_option(probe_timeout)
@@ -244,28 +257,49 @@ def fix_prod(options, fmt="text", output=None, fail_level="high", inventory=None
 
 
 def fix_prod_fleet(options, inventory, limit, forks, ssh):
-    """fix-prod on every selected host in parallel; host vars fill in what the flags leave open."""
-    from dataclasses import replace
-
-    from .fixprod import FixRun
+    """fix-prod on every selected host in parallel; host vars fill in what the flags leave open.
+    Hosts of one ``secret_key_group`` get one SECRET_KEY, decided before any host plans (fixprod/fleet_keys)."""
+    from .fixprod import FixRun, fleet_keys
     from .fixprod import fix_prod as run_fix_prod
-    from .fleet import SshOptions, run_hosts
+    from .fleet import SshOptions, close_kept, run_hosts
 
-    hosts = load_hosts(inventory, limit, options.vault)
+    every, hosts = load_fleet(inventory, limit, options.vault)
+    ssh, opened = ssh or SshOptions(), {}  # a set's read and its run share each host's one connection
+    try:
+        keys = fleet_keys.prepare(options, every, hosts, lambda targets, job: run_hosts(
+            targets, job, ssh, forks=forks, progress=False, keep=opened))
+        for name in set(opened) - {h.name for h in hosts}:  # read for the set, outside --limit
+            close_kept({name: opened.pop(name)})
+        results = run_hosts(hosts, work_on(options, keys, run_fix_prod), ssh, forks=forks, progress=True, reuse=opened,
+                            summarize=lambda result: f", {sum(f.status == 'changed' for f in result[0].fixes)} changed")
+    finally:
+        close_kept(opened)
+    runs, secrets = collect(results, lambda run: FixRun(host=run.host.name, project=str(run.host.project or ""),
+                                                         check=options.check, error=run.error, status=run.status))
+    fleet_keys.prove(runs, keys.touched, hosts)
+    if options.store_in_vault and not options.check:
+        from .fixprod.vault_store import store
+
+        store(runs, keys.shared, keys.touched, options, keys.vault)
+    return runs, secrets | keys.secrets
+
+
+def work_on(options, keys, run_fix_prod):
+    """fix-prod on one host of a fleet: host vars fill in what the flags leave open."""
+    from dataclasses import replace
 
     def work(host, transport):
         host_probe_timeout(host, transport)
         mine = replace(options, project=host.project or options.project, python=host.python or options.python,
                        env_file=host.env_file or options.env_file, domains=options.domains or host.domains,
-                       database_url=options.database_url or host.database_url, prompt=False)
+                       database_url=options.database_url or host.database_url, prompt=False,
+                       shared_key=keys.shared.get(host.name), fingerprint_key=keys.run_key,
+                       host_facts=keys.collected.get(host.name))
         run, found = run_fix_prod(mine, transport)
         run.host = host.name
         return run, found
 
-    results = run_hosts(hosts, work, ssh or SshOptions(), forks=forks, progress=True,
-                        summarize=lambda result: f", {sum(f.status == 'changed' for f in result[0].fixes)} changed")
-    return collect(results, lambda run: FixRun(host=run.host.name, project=str(run.host.project or ""),
-                                                check=options.check, error=run.error, status=run.status))
+    return work
 
 
 def rollback(project=None, database=False, inventory=None, limit=None, forks=5, ssh=None, vault=None) -> int:

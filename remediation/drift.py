@@ -4,6 +4,11 @@ Hosts are one app when they share the ``app`` var (all hosts of a run without on
 aspect the majority value is taken as the reference and every host that differs gets a finding
 naming the hosts on each side. SECRET_KEY is compared by a keyed hash made in the probe with a
 key new to each run, never by the key.
+
+Hosts with a ``secret_key_group`` var are compared for SECRET_KEY within that set only (and not
+with the rest of their app): there no majority counts, every host must hold the same key, so
+every host of a split set gets the finding, with each host's fingerprint; a host whose key is
+unknown (its settings did not import) leaves the set unproven, which is a finding too.
 """
 
 from __future__ import annotations
@@ -42,6 +47,23 @@ def _split(values: dict[str, str]) -> tuple[str, list[str]]:
     return reference, sorted(h for h, v in values.items() if v != reference)
 
 
+SET_TITLE = "SECRET_KEY differs between hosts of one secret_key_group"
+
+
+def secret_key_set_findings(group: str, fingerprints: dict[str, str | None]) -> dict[str, Finding]:
+    """host -> drift.secret_key for every host of a set whose hosts do not provably hold one key."""
+    known = {fp for fp in fingerprints.values() if fp}
+    if len(fingerprints) < 2 or (len(known) == 1 and all(fingerprints.values())):
+        return {}
+    shown = ", ".join(f"{host}: {'key ' + fp if fp else 'unknown (not reached, or its settings did not import)'}"
+                      for host, fp in fingerprints.items())
+    what = "not every key could be read" if len(known) <= 1 else "the hosts hold different keys"
+    detail = (f"secret_key_group {group}: {what} ({shown}); sessions and signatures made on one host fail on "
+              "the others: fix-prod -i INVENTORY gives the set one key")
+    return {host: Finding("drift.secret_key", Severity.HIGH, AREA, SET_TITLE, detail, "secret_key", "staging")
+            for host in fingerprints}
+
+
 def drift_findings(reports) -> dict[str, list[Finding]]:
     """host name -> drift findings, for every group of at least two audited hosts."""
     groups = defaultdict(list)
@@ -49,6 +71,15 @@ def drift_findings(reports) -> dict[str, list[Finding]]:
         if report.status == "ok" and report.facts:
             groups[report.facts.get("app") or ""].append(report)
     found: dict[str, list[Finding]] = defaultdict(list)
+    sets = defaultdict(dict)
+    for report in reports:
+        group = (report.facts or {}).get("secret_key_group")
+        if group:  # unreachable members too: an unknown key leaves the set unproven
+            sets[group][report.host] = _aspects(report.facts)["secret_key"] if report.status == "ok" else None
+    for group, fingerprints in sets.items():
+        for host, finding in secret_key_set_findings(group, {h: None if fp == "none" else fp
+                                                             for h, fp in fingerprints.items()}).items():
+            found[host].append(finding)
     for members in groups.values():
         if len(members) < 2:
             continue
@@ -68,6 +99,11 @@ def drift_findings(reports) -> dict[str, list[Finding]]:
             ("secret_key", "drift.secret_key", Severity.HIGH, "SECRET_KEY differs between hosts"),
         ):
             values = {h: a[aspect] for h, a in aspects.items()}
+            if aspect == "secret_key":  # hosts of a secret_key_group are compared within their set only
+                values = {h: v for h, v in values.items() if not next(
+                    r for r in members if r.host == h).facts.get("secret_key_group")}
+                if len(values) < 2:
+                    continue
             reference, odd = _split(values)
             for host in odd:
                 others = sorted(h for h, v in values.items() if v == reference)

@@ -76,8 +76,14 @@ class Progress:
 
 
 def run_hosts(hosts: list[Host], work: Callable, ssh: SshOptions, forks: int = 5, progress: bool = True,
-              summarize: Callable = lambda result: "") -> list[HostRun]:
-    """Run ``work`` on every host, ``forks`` at a time; results in inventory order."""
+              summarize: Callable = lambda result: "", keep: dict | None = None,
+              reuse: dict | None = None) -> list[HostRun]:
+    """Run ``work`` on every host, ``forks`` at a time; results in inventory order.
+
+    Connections carried from one pass to the next (host name -> open transport): with ``keep`` a
+    host that succeeds leaves its connection there, open; with ``reuse`` a host found there is
+    worked on over that connection (taken out, closed after). The caller closes what is left
+    (``close_kept``)."""
     if forks < 1:
         raise UsageError("--forks must be at least 1")
     if any(becomes(h) and not h.local for h in hosts) and ssh.become_password is None:
@@ -90,11 +96,14 @@ def run_hosts(hosts: list[Host], work: Callable, ssh: SshOptions, forks: int = 5
         run = HostRun(host)
         start = time.perf_counter()
         bar.say(f"[{host.name}] started")
-        transport = None
+        transport = reuse.pop(host.name, None) if reuse is not None else None
         try:
-            transport = transport_for(host, ssh)
-            transport.open()
+            if transport is None:
+                transport = transport_for(host, ssh)
+                transport.open()
             run.result = work(host, transport)
+            if keep is not None:
+                keep[host.name], transport = transport, None
         except TransportError as exc:
             run.status, run.error = UNREACHABLE, str(exc)
         except UsageError as exc:
@@ -110,3 +119,11 @@ def run_hosts(hosts: list[Host], work: Callable, ssh: SshOptions, forks: int = 5
 
     with ThreadPoolExecutor(max_workers=min(forks, max(1, len(hosts)))) as pool:
         return list(pool.map(one, hosts))
+
+
+def close_kept(keep: dict) -> None:
+    """Close the connections ``run_hosts(keep=...)`` left open."""
+    while keep:
+        _, transport = keep.popitem()
+        if hasattr(transport, "close"):
+            transport.close()

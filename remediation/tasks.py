@@ -134,7 +134,12 @@ def inventory(c, inventory=None, limit=None, vault_password_file=None, vault_id=
         "allow-dirty": "run even when the git work tree has uncommitted changes",
         "no-backup": "migrate without a database backup first",
         "no-rehearsal": "migrate without rehearsing the migrations on a scratch copy of the database first",
-        "rotate-secret-key": "replace a strong SECRET_KEY too, keeping the old one in SECRET_KEY_FALLBACKS",
+        "rotate-secret-key": "replace a strong SECRET_KEY too, keeping the old one in SECRET_KEY_FALLBACKS (with -i: "
+                             "one new key per secret_key_group, on every host of it in one run)",
+        "drop-fallbacks-older-than": "remove the SECRET_KEY_FALLBACKS fix-prod added more than DAYS days ago "
+                                     "(undated ones are kept)",
+        "store-in-vault": "with -i: write each secret_key_group's new key vaulted into this vars file "
+                          "(variable vault_secret_key_<group>; {group} in the path: one file per group)",
         "format": format_help("text, json, junit or sarif (junit and sarif: the audit after, and junit each fix)"),
         "output": "write the report (the one --format without :PATH) to this file",
         "fail-level": "lowest severity that blocks production afterwards (exit 1)",
@@ -146,7 +151,8 @@ def inventory(c, inventory=None, limit=None, vault_password_file=None, vault_id=
 @configured("fix_prod")
 def fix_prod(c, project=None, python=None, env_file=None, domain=None, database_url=None, create_database=False,
              copy_data=False, secrets=None, check=False, diff=False, push=False, allow_dirty=False, no_backup=False,
-             no_rehearsal=False, rotate_secret_key=False, format=None, output=None, fail_level=None, inventory=None,
+             no_rehearsal=False, rotate_secret_key=False, drop_fallbacks_older_than=None, store_in_vault=None,
+             format=None, output=None, fail_level=None, inventory=None,
              limit=None, forks="5", accept_new_host_keys=False, known_hosts=None, ask_become_pass=False, probe_timeout=None,
              vault_password_file=None, vault_id=None, ask_vault_pass=False):
     """Repair what blocks production, then audit again (exit 0 ready, 1 still blocked, 2 bad input)."""
@@ -157,8 +163,8 @@ def fix_prod(c, project=None, python=None, env_file=None, domain=None, database_
                       database_url=database_url, create_database=create_database, copy_data=copy_data,
                       secrets_file=secrets, check=check, diff=diff, push=push, allow_dirty=allow_dirty,
                       no_backup=no_backup, no_rehearsal=no_rehearsal,
-                      rotate_secret_key=rotate_secret_key,
-                      vault=_vault(vault_password_file, vault_id, ask_vault_pass))
+                      rotate_secret_key=rotate_secret_key, drop_fallbacks_older_than=drop_fallbacks_older_than,
+                      store_in_vault=store_in_vault, vault=_vault(vault_password_file, vault_id, ask_vault_pass))
     _exit(cli.fix_prod(options, fmt=list(format or []), output=output, fail_level=fail_level, inventory=inventory, limit=limit,
                        forks=forks, probe_timeout=probe_timeout, ssh=_ssh(accept_new_host_keys, known_hosts, ask_become_pass)))
 

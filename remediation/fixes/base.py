@@ -40,6 +40,11 @@ class Options:
     no_backup: bool = False
     no_rehearsal: bool = False
     rotate_secret_key: bool = False
+    drop_fallbacks_older_than: int | None = None  # days; fallbacks this tool dated earlier are dropped
+    store_in_vault: str | None = None  # fleet: the vars file the sets' new keys are vaulted into
+    shared_key: object = field(default=None, repr=False)  # fleet: shared_key.SharedKey decided for this host's set
+    fingerprint_key: str | None = field(default=None, repr=False)  # fleet: the run's key for SECRET_KEY fingerprints
+    host_facts: dict | None = field(default=None, repr=False)  # fleet: the files around the project, read just before
     prompt: bool = True  # ask for missing values when a terminal is attached (off for fleets)
     vault: object = None  # the run's VaultSecrets: a vault-encrypted --secrets file decrypts in memory with them
 
@@ -57,6 +62,7 @@ class Context:
     findings: list = field(default_factory=list)  # the audit's findings under the current env
     planned: object = None  # Facts under the planned env, once probed
     record: object = None  # RunRecord, at apply time
+    fallback_record: object = None  # fallback_dates.FallbackRecord, loaded by the secret_key fix
 
 
 def set_env(ctx: Context, values: dict[str, str]) -> list[str]:

@@ -51,7 +51,7 @@ def apply_plan(plan: Plan) -> None:
             failed = fix.NAME
     if any(c.changed for c in run.changes) or any(o.status in (CHANGED, FAILED) for o in outcomes.values()):
         written = EnvDocument.parse(transport.read_text(ctx.env_path) or "", ctx.env_path).values
-        after = probe(run.project, plan.python, ctx.env_path, written, transport)
+        after = probe(run.project, plan.python, ctx.env_path, written, transport, fingerprint_key=ctx.options.fingerprint_key)
         run.after_checks = []
         run.after, run.after_facts = run_checks(after, run.after_checks), after.to_dict()
     prune_runs(transport, run.project)

@@ -57,11 +57,11 @@ def production_env(transport: Transport, host: dict, env_path: str | None) -> tu
         raise UsageError(str(exc)) from None
 
 
-def probe(root, python, env_path, values, transport, host: dict | None = None) -> object:
+def probe(root, python, env_path, values, transport, host: dict | None = None, fingerprint_key: str | None = None) -> object:
     """The facts under the given env values; ``host`` reuses files already read (none written since)."""
     try:
         facts = gather(root, python=python, transport=transport, env=EnvFile(env_path, dict(values), present=True),
-                       host=host)
+                       host=host, fingerprint_key=fingerprint_key)
     except ProjectError as exc:
         raise UsageError(str(exc)) from None
     error = facts.probe_error
@@ -100,7 +100,8 @@ def plan_fixes(options: Options, transport: Transport, held: contextlib.ExitStac
         except database.DatabaseUrlError as exc:
             raise UsageError(str(exc)) from None
     try:
-        host = collect(project, python, None, transport)
+        read = options.host_facts  # a fleet's set read them just before, over this connection
+        host = read if read and read.get("root") == project else collect(project, python, None, transport)
     except ProjectError as exc:
         raise UsageError(str(exc)) from None
     root = host["root"]
@@ -109,7 +110,7 @@ def plan_fixes(options: Options, transport: Transport, held: contextlib.ExitStac
     env_path, env, before_text = production_env(transport, host, options.env_file)
     inputs = Inputs(options.secrets_file, prompt=options.prompt and sys.stdin.isatty() and not options.check,
                     vault=options.vault)
-    facts = probe(root, python, env_path, env.values, transport, host)
+    facts = probe(root, python, env_path, env.values, transport, host, options.fingerprint_key)
     if facts.git.dirty_files and not options.allow_dirty:
         raise UsageError(f"{root}: {facts.git.dirty_files} uncommitted file(s) in the work tree; commit them or pass --allow-dirty")
 
@@ -117,13 +118,14 @@ def plan_fixes(options: Options, transport: Transport, held: contextlib.ExitStac
     run = FixRun(host=transport.name, project=str(root), check=options.check, before=run_checks(facts, checks))
     run.after_checks = checks
     run.after, run.after_facts = run.before, facts.to_dict()  # until something changes
+    run.fingerprint_before = (facts.settings.get("SECRET_KEY") or {}).get("fingerprint")
     ctx = Context(options=options, transport=transport, facts=facts, env=env, env_path=env_path, inputs=inputs,
                   findings=run.before)
     plan = Plan(run, ctx, {}, repairs(), set(), python)
     plan_env_fixes(plan)
 
     def probe_env(values):
-        return probe(root, python, env_path, values, transport, host)
+        return probe(root, python, env_path, values, transport, host, options.fingerprint_key)
 
     converged = converge(ctx, probe_env)
     if converged.holds and settings_failure(facts) is not None:
@@ -146,13 +148,10 @@ def plan_fixes(options: Options, transport: Transport, held: contextlib.ExitStac
                                                        else "nothing in this run asks for it") for key in inputs.unused()]
     if not converged.holds:
         return stop(plan, "the settings do not hold under the planned env")
+    refuse_rotation_without_fallbacks(plan)
     drop_unread(plan, reads)
 
     planned_ids = {f.id for f in run_checks(ctx.planned)}
-    rotated = plan.outcomes[secret_key.NAME]
-    if options.rotate_secret_key and rotated.status == CHANGED and not ctx.planned.settings.get("SECRET_KEY", {}).get("fallbacks"):
-        rotated.message += ("; the settings do not read SECRET_KEY_FALLBACKS, so sessions and signatures made with "
-                            "the old key stop working")
     check_database(options, ctx.planned, plan.outcomes[database.NAME].action is not None, transport)
 
     plan.outcomes[security_flags.NAME], overlay = security_flags.plan(ctx, planned_ids)
@@ -163,8 +162,27 @@ def plan_fixes(options: Options, transport: Transport, held: contextlib.ExitStac
     plan.secrets |= secret_values(env.merged())
     env_change = FileChange("env", env_path, before_text, env.render(TEMPLATES, new=before_text is None), mode=0o600,
                             current_mode=transport.file_mode(env_path), env_file=True, description="production env file")
-    run.changes = [c for c in (env_change, overlay) if c is not None]
+    run.changes = [c for c in (env_change, overlay, secret_key.record_change(ctx)) if c is not None]
     return plan
+
+
+def refuse_rotation_without_fallbacks(plan: Plan) -> None:
+    """A key moved into SECRET_KEY_FALLBACKS that the planned settings do not carry would log every
+    user out: the key change is taken back (fail closed) and the fix says why."""
+    env, planned = plan.ctx.env, plan.ctx.planned
+    old, fallbacks = env.values.get("SECRET_KEY", ""), secret_key.split(env.current(secret_key.FALLBACKS))
+    if env.current("SECRET_KEY") == old or not secret_key.strong(old) or old not in fallbacks:
+        return
+    if (planned.settings.get("SECRET_KEY") or {}).get("fallbacks") == len(fallbacks):
+        return
+    for key in ("SECRET_KEY", secret_key.FALLBACKS):
+        env.changed.pop(key, None)
+        env.added.pop(key, None)
+    plan.outcomes[secret_key.NAME] = Outcome(
+        FAILED, "SECRET_KEY not rotated: the settings do not read SECRET_KEY_FALLBACKS from the env, so sessions and "
+                "signatures made with the old key would stop working; read it in the settings (e.g. "
+                "SECRET_KEY_FALLBACKS = [k for k in os.environ.get('SECRET_KEY_FALLBACKS', '').split(',') if k]) "
+                "and run again")
 
 
 def plan_env_fixes(plan: Plan) -> None:

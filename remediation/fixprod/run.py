@@ -41,6 +41,7 @@ class FixRun:
     planned_probes: int = 0  # probes of the planned env (the convergence), recorded in the JSON
     notes: list[str] = field(default_factory=list)  # what was deliberately not written, and why
     after_checks: list = field(default_factory=list)  # CheckRun of the audit after (JUnit)
+    fingerprint_before: str | None = None  # fleet: the SECRET_KEY's keyed hash in the audit before (drift)
 
     @property
     def settings_error(self) -> dict | None:
