@@ -53,6 +53,13 @@ KNOWN_IDS = frozenset((
     "git.no_upstream",
     "git.unpushed",
     "git.behind",
+    "git.live_secret_in_history",
+    "git.secret_file_tracked",
+    "git.secret_in_tree",
+    "git.secret_in_history",
+    "git.secret_in_commit_message",
+    "git.secret_scan_partial",
+    "git.secret_scan_error",
     # services
     "services.docker_unavailable",
     "services.no_compose",
