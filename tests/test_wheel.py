@@ -16,7 +16,7 @@ from conftest import DEMO, REPO, tree_digest
 
 import wheel_helpers
 
-TASKS = ("audit", "demo", "deploy", "fix-prod", "inventory", "releases", "rollback", "tls", "verify")
+TASKS = ("audit", "demo", "deploy", "fix-prod", "inventory", "releases", "rollback", "tls", "vault", "verify")
 DEMO_FINDINGS = {  # a fresh copy of the demo, outside git, as the checkout's own audit reports it
     "api.schema_warnings", "cache.local", "channels.daphne_disabled", "channels.in_memory",
     "database.migrations_unapplied", "database.sqlite", "django.cors_local", "django.media_local",
