@@ -16,7 +16,7 @@ from .options import DeployOptions
 
 
 def load(inventory: str | None, limit: str | None, vault=None):
-    from ..cli import load_hosts
+    from ..fleet_runs import load_hosts
 
     if not inventory:
         raise UsageError("deploy needs -i INVENTORY (hosts with deploy_to; a local host has ansible_connection=local)")
