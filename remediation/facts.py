@@ -293,8 +293,8 @@ class Facts:
         }
 
 
-def default_python(transport: Transport) -> str:
-    return transport.default_python()
+def default_python(transport: Transport, project=None) -> str:
+    return transport.default_python(str(project) if project else None)
 
 
 def collect(project, python: str, env_file: str | None, transport: Transport) -> dict:
@@ -321,7 +321,7 @@ def gather(project, python: str | None = None, env_file: str | None = None, tran
     project under the env it plans to write.
     """
     transport = transport or Local()
-    python = python or default_python(transport)
+    python = python or default_python(transport, project)
     host = host or collect(project, python, env_file, transport)
     root, manage_dir = Path(host["root"]), Path(host["manage_dir"])
     if env is None:

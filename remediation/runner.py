@@ -31,7 +31,8 @@ def audit_project(project: str | Path | None = None, python: str | None = None, 
         raise UsageError(str(exc)) from None
     error = facts.probe_error
     if error and error["stage"] == "django":
-        raise UsageError(f"{facts.python}: Django is not importable ({error['type']}: {error['message']})")
+        raise UsageError(f"{facts.python}: Django is not importable ({error['type']}: {error['message']}); "
+                         "give the project's interpreter with --python (a .venv or venv beside the project is found by itself)")
     checks: list = []
     report = HostReport(host=facts.host, project=str(facts.root), findings=run_checks(facts, checks), facts=facts.to_dict(),
                         checks=checks)

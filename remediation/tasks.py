@@ -82,7 +82,7 @@ def _ssh(accept_new_host_keys, known_hosts, ask_become_pass=False):
         "live": "URL of the deployed project to verify too (repeatable): the live area, and where settings "
                 "and responses disagree (trust: the system store or SSL_CERT_FILE)",
         "project": "Django project folder (manage.py here or one level down); default: the one in the current folder, else the bundled demo",
-        "python": "interpreter of the project (default: this one)",
+        "python": "interpreter of the project (default: $VIRTUAL_ENV, else the project's .venv/venv/env, else this one)",
         "env-file": "env file to audit (default: .env at the project root or beside manage.py)",
         "format": format_help("text, markdown, json, junit or sarif"),
         "output": "write the report (the one --format without :PATH) to this file instead of stdout",
@@ -120,7 +120,7 @@ def inventory(c, inventory=None, limit=None, vault_password_file=None, vault_id=
     iterable=["domain", "format"] + VAULT_ITERABLE,
     help={
         "project": "Django project folder; default: the one in the current folder, else the bundled demo (use a copy: invoke demo --dest DIR)",
-        "python": "interpreter of the project (default: this one)",
+        "python": "interpreter of the project (default: $VIRTUAL_ENV, else the project's .venv/venv/env, else this one)",
         "env-file": "production env file to write (default: .env.production beside the development .env)",
         "domain": "production domain (repeatable): ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, CORS_ALLOWED_ORIGINS",
         "database-url": "postgres://USER:PASSWORD@HOST:PORT/NAME to switch to",

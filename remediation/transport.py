@@ -203,7 +203,8 @@ class Transport:
         (``~`` is left to the host)."""
         return path if path.startswith(("/", "~")) else posixpath.join(base, path)
 
-    def default_python(self) -> str:
+    def default_python(self, project: str | None = None) -> str:
+        """A remote host's interpreter unless the host var ``python`` names one."""
         return "python3"
 
     def can_write(self, path: str) -> bool:
@@ -275,7 +276,20 @@ class Local(Transport):
     def user_path(self, path: str, base: str) -> str:
         return str(Path(path).expanduser().absolute())  # relative to the working directory
 
-    def default_python(self) -> str:
+    def default_python(self, project: str | None = None) -> str:
+        """The project's own interpreter when it is evident, else this one: a toolkit installed with
+        pipx (or in a venv of its own) has no Django, the project's venv has. In order: an activated
+        virtualenv ($VIRTUAL_ENV), then .venv/, venv/ or env/ at the project root or one level down
+        (beside a backend/manage.py), then the interpreter running the toolkit."""
+        candidates = [Path(os.environ["VIRTUAL_ENV"])] if os.environ.get("VIRTUAL_ENV") else []
+        if project:
+            root = Path(project)
+            folders = [root] + sorted(p.parent for p in root.glob("*/manage.py"))
+            candidates += [folder / name for folder in folders for name in (".venv", "venv", "env")]
+        for venv in candidates:
+            python = venv / "bin" / "python"
+            if (venv / "pyvenv.cfg").is_file() and os.access(python, os.X_OK):
+                return str(python)
         return sys.executable
 
     def can_write(self, path: str) -> bool:

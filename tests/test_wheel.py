@@ -83,6 +83,41 @@ def test_audit_from_the_projects_own_folder(installed, project):
     assert host["facts"]["python"] == str(installed.bin / "python")
 
 
+@pytest.fixture(scope="module")
+def tool_only(installed, tmp_path_factory) -> Path:
+    """The wheel without the demo extra, in a venv of its own: as pipx installs a tool (no Django)."""
+    import sys
+
+    import demo_venv
+
+    venv = tmp_path_factory.mktemp("pipx") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, capture_output=True,
+                   timeout=300)
+    demo_venv.pip(sys.executable, "--python", str(venv / "bin" / "python"), "install", "--quiet", "--no-compile",
+                  "--no-index", "--find-links", str(demo_venv.wheel_cache()), str(installed.wheel), timeout=900)
+    return venv
+
+
+def test_a_tool_installed_apart_audits_with_the_projects_own_venv(installed, tool_only, project):
+    """pipx: the toolkit's interpreter has no Django; the project's .venv has, and is the default."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTHON", "VIRTUAL_ENV", "REMEDIATION_"))}
+    tool = str(tool_only / "bin" / "django-remediation")
+    (project / ".venv").symlink_to(installed.venv)  # the project's own venv, with the demo's requirements
+    done = subprocess.run([tool, "audit", "--format", "json"], cwd=project, env=environ, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 1, done.stderr
+    host = json.loads(done.stdout)["hosts"][0]
+    assert host["facts"]["python"] == str(project / ".venv" / "bin" / "python")
+    assert {f["id"] for f in host["findings"]} == DEMO_FINDINGS
+    (project / ".venv").unlink()
+    done = subprocess.run([tool, "audit", "--format", "json"], cwd=project, env=environ, capture_output=True,
+                          text=True, timeout=300)
+    assert (done.returncode, done.stdout) == (2, "")  # no project venv: one line naming the way out
+    assert done.stderr == (f"error: {tool_only / 'bin' / 'python'}: Django is not importable (ModuleNotFoundError: No "
+                           "module named 'django'); give the project's interpreter with --python (a .venv or venv "
+                           "beside the project is found by itself)\n")
+
+
 def test_project_defaults_to_manage_py_here_or_one_level_down_else_the_bundled_demo(installed, project, tmp_path):
     here = installed.run("django-remediation", "audit", "--format", "json", cwd=project / "backend")
     assert json.loads(here.stdout)["hosts"][0]["project"] == str(project / "backend")

@@ -56,7 +56,7 @@ def read_member(host, transport, options) -> tuple[shared_key.Member, dict]:
     """What the host's production env holds now, and the files around the project as read (the
     host's run starts from them instead of reading them again); writes nothing."""
     try:
-        python = host.python or options.python or transport.default_python()
+        python = host.python or options.python or transport.default_python(host.project or options.project)
         collected = collect(host.project or options.project, python, None, transport)
     except ProjectError as exc:
         raise UsageError(str(exc)) from None

@@ -66,7 +66,8 @@ def probe(root, python, env_path, values, transport, host: dict | None = None, f
         raise UsageError(str(exc)) from None
     error = facts.probe_error
     if error and error["stage"] == "django":
-        raise UsageError(f"{facts.python}: Django is not importable ({error['type']}: {error['message']})")
+        raise UsageError(f"{facts.python}: Django is not importable ({error['type']}: {error['message']}); "
+                         "give the project's interpreter with --python (a .venv or venv beside the project is found by itself)")
     return facts
 
 
@@ -90,7 +91,7 @@ def plan_fixes(options: Options, transport: Transport, held: contextlib.ExitStac
         project = transport.project_path(options.project, DEMO_PROJECT)
     except TransportError as exc:
         raise UsageError(str(exc)) from None
-    python = options.python or transport.default_python()
+    python = options.python or transport.default_python(project)
     if project == str(DEMO_PROJECT.resolve()) and not options.check:
         raise UsageError("the bundled demo is never changed in place: copy it with `invoke demo --dest DIR` "
                          "and pass --project DIR (or use --check)")
