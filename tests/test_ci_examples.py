@@ -33,15 +33,7 @@ def gitlab_commands() -> list[str]:
 EXAMPLES = {"github": github_commands, "gitlab": gitlab_commands}
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> wheel_helpers.Installed:
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent
-    try:
-        return wheel_helpers.shared_install(root)
-    except wheel_helpers.BuildError as exc:
-        pytest.fail(f"the wheel venv could not be built: {exc}")
+installed = pytest.fixture(scope="module")(wheel_helpers.installed)
 
 
 @pytest.fixture(scope="module")

@@ -85,4 +85,17 @@ def shared_install(root: Path) -> Installed:
             raise BuildError(failed.read_text()) from None
 
 
-__all__ = ["Installed", "build_wheel", "install", "shared_install", "demo_venv"]
+def installed(tmp_path_factory) -> Installed:
+    """The test modules' ``installed`` fixture: one wheel venv per session, shared by the xdist workers."""
+    import pytest
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    try:
+        return shared_install(root)
+    except BuildError as exc:
+        pytest.fail(f"the wheel venv could not be built: {exc}")
+
+
+__all__ = ["Installed", "build_wheel", "install", "installed", "shared_install", "demo_venv"]
