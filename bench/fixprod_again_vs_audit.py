@@ -12,22 +12,15 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))
+from timing import timed  # noqa: E402
 DEMO = REPO / "examples" / "thebot"
 
-
-def timed(argv) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True)
-    if done.returncode not in (0, 1):
-        sys.exit(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr.strip()[-300:]}")
-    return time.perf_counter() - start
 
 
 def main() -> None:

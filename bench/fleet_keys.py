@@ -12,17 +12,16 @@ connection per host: the files around the project and the production env, no pro
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))
+from timing import timed  # noqa: E402
 sys.path.insert(0, str(REPO / "tests"))
 
 from conftest import copy_demo, make_lenient  # noqa: E402
@@ -40,13 +39,6 @@ def inventory(folder: Path, hosts, projects, group) -> Path:
     path.write_text(yaml.safe_dump(data))
     return path
 
-
-def timed(argv) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True)
-    if done.returncode not in (0, 1):
-        sys.exit(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr.strip()[-300:]}")
-    return time.perf_counter() - start
 
 
 def main() -> None:

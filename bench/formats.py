@@ -14,27 +14,20 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))
+from timing import timed  # noqa: E402
 sys.path.insert(0, str(REPO))
 
 from remediation.findings import Severity  # noqa: E402
 from remediation.report import WRITERS, render  # noqa: E402
 from remediation.runner import DEMO_PROJECT, audit_project  # noqa: E402
 
-
-def timed(argv) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if done.returncode not in (0, 1):
-        sys.exit(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr.strip()[-300:]}")
-    return elapsed
 
 
 def render_cost(project: Path, rounds: int) -> dict[str, float]:
